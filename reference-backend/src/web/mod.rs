@@ -1,0 +1,10 @@
+//! The HTTP layer: routing, authentication, request parsing and the endpoint handlers. It talks to
+//! the database only through [`crate::db::Store`].
+
+mod auth;
+mod handlers;
+mod reply;
+pub mod request;
+mod router;
+
+pub use router::{AppState, app};
