@@ -1,1 +1,101 @@
-fn main() {}
+//! The `syncstorage-harness` binary: parses the command line and runs one subcommand.
+
+use std::process::ExitCode;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use anyhow::Context;
+use clap::Parser;
+use syncstorage_harness::cli::{Cli, Command, DatabaseArgs, ServeArgs, TokenArgs};
+use syncstorage_harness::provision::{self, ProvisionOptions};
+use tracing_subscriber::EnvFilter;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: failed to start the async runtime: {e}");
+            return ExitCode::from(syncstorage_harness::exit::SETUP_ERROR);
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Serve(args) => serve(args).await,
+            Command::Token(args) => token(&args),
+        }
+    });
+    provision::cleanup_all();
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("error: failed to {e:#}");
+            ExitCode::from(syncstorage_harness::exit::SETUP_ERROR)
+        }
+    }
+}
+
+fn provision_options(db: &DatabaseArgs) -> ProvisionOptions {
+    ProvisionOptions {
+        database_url: db.database_url.clone(),
+        local_bin_dir: db.pg_bin_dir.clone(),
+        container_image: db.pg_image.clone(),
+        container_tag: db.pg_tag.clone(),
+        ..ProvisionOptions::default()
+    }
+}
+
+fn random_secret() -> String {
+    let bytes: [u8; 16] = rand::random();
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<u8> {
+    let pg = provision::provision(&provision_options(&args.database)).await.context("provision PostgreSQL")?;
+    tracing::info!(kind = %pg.kind(), "database ready");
+    let secret = args.secret.clone().unwrap_or_else(random_secret);
+    let mut config = reference_backend::Config::new(secret.clone());
+    config.limits = (&args.limits).into();
+    config.quota_limit = args.quota_limit;
+    config.test_clock = args.test_clock;
+    config.batch_lifetime = Duration::from_secs(args.batch_lifetime);
+    config.hawk_skew = Duration::from_secs(args.hawk_skew);
+    let mut server = provision::start_reference(config, pg.url(), args.listen).await?;
+    println!("serving Sync 1.5 storage at {}", server.url());
+    println!("master secret: {secret}");
+    if args.test_clock {
+        println!("test clock: POST {}/__test__/clock {{\"advance_ms\": N}}", server.url());
+    }
+    println!("press Ctrl-C to stop");
+    let stop = tokio::select! {
+        res = tokio::signal::ctrl_c() => res.context("listen for Ctrl-C").map(|()| true)?,
+        res = server.wait() => res.context("serve HTTP").map(|()| false)?,
+    };
+    if stop {
+        eprintln!("stopping");
+        server.shutdown().await.context("stop the server")?;
+    }
+    drop(pg);
+    Ok(syncstorage_harness::exit::OK)
+}
+
+fn token(args: &TokenArgs) -> anyhow::Result<u8> {
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).context("read the system clock")?.as_secs();
+    let expires = now.saturating_add_signed(args.ttl);
+    let salt = random_secret()[..6].to_owned();
+    let payload = syncstorage_tokenlib::TokenPayload::new(args.uid, args.node.clone(), expires, salt);
+    let creds = syncstorage_tokenlib::mint(&args.secret, &payload);
+    let out = serde_json::json!({
+        "id": creds.id,
+        "key": creds.key,
+        "uid": args.uid,
+        "api_endpoint": format!("{}/1.5/{}", args.node.trim_end_matches('/'), args.uid),
+        "expires": expires,
+        "hashalg": "sha256",
+    });
+    println!("{}", serde_json::to_string_pretty(&out).context("format the token")?);
+    Ok(syncstorage_harness::exit::OK)
+}

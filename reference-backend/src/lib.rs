@@ -49,7 +49,7 @@ impl RunningServer {
     }
 
     /// Stops accepting connections and waits for open requests to finish.
-    pub async fn shutdown(mut self) -> std::io::Result<()> {
+    pub async fn shutdown(&mut self) -> std::io::Result<()> {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
@@ -60,7 +60,7 @@ impl RunningServer {
     }
 
     /// Waits until the server stops on its own (it only does on an I/O error).
-    pub async fn wait(mut self) -> std::io::Result<()> {
+    pub async fn wait(&mut self) -> std::io::Result<()> {
         match self.task.take() {
             Some(task) => task.await.unwrap_or_else(|e| Err(std::io::Error::other(e))),
             None => Ok(()),

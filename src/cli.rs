@@ -1,0 +1,112 @@
+//! Command-line interface: one subcommand per activity. Doc comments are the help text; every
+//! flag can also be set through an environment variable under `SYNCSTORAGE_HARNESS_`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "syncstorage-harness", version, about = "Conformance, consistency and load harness for Mozilla Sync 1.5 storage servers")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the reference Sync 1.5 storage server (starts a throwaway PostgreSQL unless
+    /// --database-url is given) and print its URL and secret once it is ready.
+    Serve(ServeArgs),
+    /// Mint a token for a uid and print its id and Hawk key as JSON, for manual requests.
+    Token(TokenArgs),
+}
+
+/// Where the database comes from (SPEC area K).
+#[derive(Debug, Args, Clone)]
+pub struct DatabaseArgs {
+    /// PostgreSQL URL to use instead of starting a throwaway cluster.
+    #[arg(long, env = "SYNCSTORAGE_HARNESS_DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// Directory holding initdb and postgres (default: PATH, then /usr/lib/postgresql/*/bin).
+    #[arg(long, env = "SYNCSTORAGE_HARNESS_PG_BIN_DIR")]
+    pub pg_bin_dir: Option<PathBuf>,
+    /// Docker image for the container fallback, used only when a Docker engine answers.
+    #[arg(long, env = "SYNCSTORAGE_HARNESS_PG_IMAGE", default_value = "postgres")]
+    pub pg_image: String,
+    /// Tag of --pg-image.
+    #[arg(long, env = "SYNCSTORAGE_HARNESS_PG_TAG", default_value = "16-alpine")]
+    pub pg_tag: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on; port 0 picks a free one.
+    #[arg(long, env = "SYNCSTORAGE_HARNESS_LISTEN", default_value = "127.0.0.1:8000")]
+    pub listen: SocketAddr,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    /// Master secret shared with the token server (default: a random one, printed at start).
+    #[arg(long, env = "SYNCSTORAGE_HARNESS_SECRET")]
+    pub secret: Option<String>,
+    /// Let loopback clients move the server's clock through /__test__/clock.
+    #[arg(long, env = "SYNCSTORAGE_HARNESS_TEST_CLOCK")]
+    pub test_clock: bool,
+    /// Enforce a per-user quota of this many bytes (default: tracked, not enforced).
+    #[arg(long, env = "SYNCSTORAGE_HARNESS_QUOTA_LIMIT")]
+    pub quota_limit: Option<u64>,
+    /// Seconds a batch stays open (at most 7200).
+    #[arg(long, env = "SYNCSTORAGE_HARNESS_BATCH_LIFETIME", default_value_t = 7200, value_parser = clap::value_parser!(u64).range(1..=7200))]
+    pub batch_lifetime: u64,
+    /// Largest accepted clock difference of a Hawk header, in seconds.
+    #[arg(long, env = "SYNCSTORAGE_HARNESS_HAWK_SKEW", default_value_t = 60)]
+    pub hawk_skew: u64,
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+/// Limits published in info/configuration; defaults are syncstorage-rs's.
+#[derive(Debug, Args, Clone)]
+pub struct LimitArgs {
+    #[arg(long, env = "SYNCSTORAGE_HARNESS_MAX_POST_RECORDS", default_value_t = 100)]
+    pub max_post_records: u64,
+    #[arg(long, env = "SYNCSTORAGE_HARNESS_MAX_POST_BYTES", default_value_t = 2_621_440)]
+    pub max_post_bytes: u64,
+    #[arg(long, env = "SYNCSTORAGE_HARNESS_MAX_RECORD_PAYLOAD_BYTES", default_value_t = 2_621_440)]
+    pub max_record_payload_bytes: u64,
+    #[arg(long, env = "SYNCSTORAGE_HARNESS_MAX_REQUEST_BYTES", default_value_t = 2_625_536)]
+    pub max_request_bytes: u64,
+    #[arg(long, env = "SYNCSTORAGE_HARNESS_MAX_TOTAL_RECORDS", default_value_t = 10_000)]
+    pub max_total_records: u64,
+    #[arg(long, env = "SYNCSTORAGE_HARNESS_MAX_TOTAL_BYTES", default_value_t = 262_144_000)]
+    pub max_total_bytes: u64,
+}
+
+impl From<&LimitArgs> for reference_backend::Limits {
+    fn from(a: &LimitArgs) -> Self {
+        Self {
+            max_post_records: a.max_post_records,
+            max_post_bytes: a.max_post_bytes,
+            max_record_payload_bytes: a.max_record_payload_bytes,
+            max_request_bytes: a.max_request_bytes,
+            max_total_records: a.max_total_records,
+            max_total_bytes: a.max_total_bytes,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct TokenArgs {
+    /// The user id the token is for.
+    #[arg(long, env = "SYNCSTORAGE_HARNESS_UID")]
+    pub uid: u64,
+    /// Master secret of the server the token is for.
+    #[arg(long, env = "SYNCSTORAGE_HARNESS_SECRET")]
+    pub secret: String,
+    /// Storage node URL written into the token.
+    #[arg(long, env = "SYNCSTORAGE_HARNESS_NODE", default_value = "http://127.0.0.1:8000")]
+    pub node: String,
+    /// Seconds until the token expires; 0 or less mints an expired one.
+    #[arg(long, env = "SYNCSTORAGE_HARNESS_TOKEN_TTL", default_value_t = 3600, allow_negative_numbers = true)]
+    pub ttl: i64,
+}
