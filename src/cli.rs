@@ -20,6 +20,57 @@ pub enum Command {
     Serve(ServeArgs),
     /// Mint a token for a uid and print its id and Hawk key as JSON, for manual requests.
     Token(TokenArgs),
+    /// Run the conformance catalog (every SPEC clause of areas A-J) against the embedded
+    /// reference backend, or against any server with --target and --secret.
+    Conformance(ConformanceArgs),
+}
+
+/// Output format of `conformance --list`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ListFormat {
+    Table,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct ConformanceArgs {
+    /// Base URL of the server to test (default: start the reference backend on a throwaway
+    /// PostgreSQL).
+    #[arg(long, env = "SYNCSTORAGE_HARNESS_TARGET", requires = "secret")]
+    pub target: Option<url::Url>,
+    /// The target's master secret; tokens for the run's users are minted from it.
+    #[arg(long, env = "SYNCSTORAGE_HARNESS_SECRET")]
+    pub secret: Option<String>,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    /// Which behaviour to expect: the SPEC rule, or also accept syncstorage-rs's documented
+    /// differences (reported as compat).
+    #[arg(long, env = "SYNCSTORAGE_HARNESS_PROFILE", value_enum, default_value_t = crate::conformance::Profile::Spec)]
+    pub profile: crate::conformance::Profile,
+    /// How many cases run at once.
+    #[arg(long, env = "SYNCSTORAGE_HARNESS_JOBS", default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..=64))]
+    pub jobs: u64,
+    /// Run only cases whose clause ID starts with, or whose title contains, this (repeatable).
+    #[arg(long, env = "SYNCSTORAGE_HARNESS_FILTER", value_delimiter = ',')]
+    pub filter: Vec<String>,
+    /// Seed for every random choice (default: random, printed).
+    #[arg(long, env = "SYNCSTORAGE_HARNESS_SEED")]
+    pub seed: Option<u64>,
+    /// First uid of the run's own range (default: derived from the seed, in 9000000000..9999999999).
+    #[arg(long, env = "SYNCSTORAGE_HARNESS_UID_BASE")]
+    pub uid_base: Option<u64>,
+    /// List the cases (and the clauses no case can check) instead of running them.
+    #[arg(long)]
+    pub list: bool,
+    /// Format of --list.
+    #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+    pub format: ListFormat,
+    /// Write a JUnit XML report here.
+    #[arg(long, env = "SYNCSTORAGE_HARNESS_JUNIT")]
+    pub junit: Option<PathBuf>,
+    /// Write the versioned JSON report here.
+    #[arg(long, env = "SYNCSTORAGE_HARNESS_JSON")]
+    pub json: Option<PathBuf>,
 }
 
 /// Where the database comes from (SPEC area K).

@@ -8,3 +8,6 @@ pub mod cli;
 pub mod client;
 pub mod exit;
 pub mod provision;
+pub mod conformance;
+pub mod invariants;
+pub mod report;

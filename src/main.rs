@@ -5,14 +5,16 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
 use clap::Parser;
-use syncstorage_harness::cli::{Cli, Command, DatabaseArgs, ServeArgs, TokenArgs};
+use syncstorage_harness::cli::{Cli, Command, ConformanceArgs, DatabaseArgs, ServeArgs, TokenArgs};
 use syncstorage_harness::provision::{self, ProvisionOptions};
 use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // `serve` narrates its start-up; the other subcommands keep the terminal for their reports.
+    let default_level = if matches!(cli.command, Command::Serve(_)) { "info" } else { "warn" };
     tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level)))
         .with_writer(std::io::stderr)
         .init();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
@@ -26,6 +28,7 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Serve(args) => serve(args).await,
             Command::Token(args) => token(&args),
+            Command::Conformance(args) => conformance(&args).await,
         }
     });
     provision::cleanup_all();
@@ -80,6 +83,14 @@ async fn serve(args: ServeArgs) -> anyhow::Result<u8> {
     }
     drop(pg);
     Ok(syncstorage_harness::exit::OK)
+}
+
+async fn conformance(args: &ConformanceArgs) -> anyhow::Result<u8> {
+    if args.list {
+        print!("{}", syncstorage_harness::conformance::session::list(args));
+        return Ok(syncstorage_harness::exit::OK);
+    }
+    Ok(syncstorage_harness::conformance::session::run(args).await?)
 }
 
 fn token(args: &TokenArgs) -> anyhow::Result<u8> {

@@ -1,0 +1,258 @@
+//! One `conformance` run from the command line: set up the targets (the embedded reference
+//! backend, or the server the user named), run the selected cases, write the reports and pick
+//! the exit code.
+
+use std::sync::Arc;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use rand::rngs::StdRng;
+use rand::{RngExt, SeedableRng};
+use serde_json::json;
+use url::Url;
+
+use crate::cli::{ConformanceArgs, ListFormat};
+use crate::conformance::catalog;
+use crate::conformance::runner::{self, RunConfig};
+use crate::conformance::{Case, Target, UidRange};
+use crate::exit;
+use crate::invariants::Checker;
+use crate::provision::{self, Postgres, ProvisionOptions};
+use crate::report::{self, Counts, RunReport, SCHEMA, SCHEMA_VERSION, TargetSummary, Unchecked};
+
+/// Quota of the embedded quota-enforcing reference backend: small enough to fill quickly.
+pub const EMBEDDED_QUOTA_BYTES: u64 = 256 * 1024;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    #[error("provision PostgreSQL: {0}")]
+    Provision(#[from] provision::ProvisionError),
+    #[error("start the reference backend: {0}")]
+    Server(#[from] provision::ServerError),
+    #[error("{0}")]
+    Target(#[from] crate::conformance::target::TargetError),
+    #[error("{0}")]
+    Invariants(#[from] crate::invariants::InvariantError),
+    #[error("write the report to {path}: {source}")]
+    Report { path: String, source: std::io::Error },
+    #[error("select cases: no case matches --filter {0}")]
+    NoCases(String),
+}
+
+/// Limits of the embedded small-limits reference backend, for cases that fill batch totals.
+fn small_limits() -> reference_backend::Limits {
+    reference_backend::Limits {
+        max_post_records: 10,
+        max_post_bytes: 8192,
+        max_record_payload_bytes: 8192,
+        max_request_bytes: 16_384,
+        max_total_records: 40,
+        max_total_bytes: 32_768,
+    }
+}
+
+/// What the embedded run keeps alive until it ends.
+struct Embedded {
+    servers: Vec<reference_backend::RunningServer>,
+    pg: Postgres,
+}
+
+impl Embedded {
+    /// Stops the servers before their database, so none of them sees it vanish.
+    async fn stop(mut self) {
+        for server in &mut self.servers {
+            let _ = server.shutdown().await;
+        }
+        drop(self.servers);
+        drop(self.pg);
+    }
+}
+
+fn selected(args: &ConformanceArgs) -> Vec<Case> {
+    catalog::all()
+        .into_iter()
+        .filter(|c| args.filter.is_empty() || args.filter.iter().any(|f| c.matches(f)))
+        .collect()
+}
+
+/// `--list`: cases with clause, title, needs and upstream tests; then the unchecked clauses.
+pub fn list(args: &ConformanceArgs) -> String {
+    let cases = selected(args);
+    match args.format {
+        ListFormat::Json => {
+            let value = json!({
+                "schema": "syncstorage-harness/conformance-list",
+                "schema_version": SCHEMA_VERSION,
+                "cases": cases.iter().map(|c| json!({
+                    "clause": c.id,
+                    "title": c.title,
+                    "needs": c.needs,
+                    "upstream": c.upstream,
+                })).collect::<Vec<_>>(),
+                "unchecked": catalog::unchecked().iter().map(|(clause, reason)| json!({ "clause": clause, "reason": reason })).collect::<Vec<_>>(),
+            });
+            serde_json::to_string_pretty(&value).unwrap_or_default()
+        }
+        ListFormat::Table => {
+            let mut out = String::new();
+            for c in &cases {
+                let needs: Vec<String> = c.needs.iter().map(ToString::to_string).collect();
+                out.push_str(&format!("{:<6} {}", c.id, c.title));
+                if !needs.is_empty() {
+                    out.push_str(&format!("  [needs {}]", needs.join(", ")));
+                }
+                if !c.upstream.is_empty() {
+                    out.push_str(&format!("  (upstream: {})", c.upstream.join(", ")));
+                }
+                out.push('\n');
+            }
+            let unchecked = catalog::unchecked();
+            for (clause, reason) in &unchecked {
+                out.push_str(&format!("{clause:<6} not checked over HTTP: {reason}\n"));
+            }
+            out.push_str(&format!("{} cases, {} unchecked clauses\n", cases.len(), unchecked.len()));
+            out
+        }
+    }
+}
+
+async fn embedded(args: &ConformanceArgs, secret: &str, probe_uid: u64) -> Result<(Embedded, Vec<Arc<Target>>, String), SetupError> {
+    let options = ProvisionOptions {
+        database_url: args.database.database_url.clone(),
+        local_bin_dir: args.database.pg_bin_dir.clone(),
+        container_image: args.database.pg_image.clone(),
+        container_tag: args.database.pg_tag.clone(),
+        ..ProvisionOptions::default()
+    };
+    let pg = provision::provision(&options).await?;
+    let url = pg.url().to_owned();
+    let variants: [(&str, Box<dyn Fn(&mut reference_backend::Config)>); 3] = [
+        ("reference", Box::new(|_| {})),
+        ("reference+quota", Box::new(|c| c.quota_limit = Some(EMBEDDED_QUOTA_BYTES))),
+        ("reference+small-limits", Box::new(|c| c.limits = small_limits())),
+    ];
+    let mut servers = Vec::new();
+    let mut targets = Vec::new();
+    for (label, adjust) in variants {
+        let mut config = reference_backend::Config::new(secret);
+        config.test_clock = true;
+        adjust(&mut config);
+        let server = provision::start_reference(config, &url, "127.0.0.1:0".parse().unwrap_or_else(|_| unreachable!())).await?;
+        let base = Url::parse(&server.url()).map_err(|e| SetupError::Target(crate::conformance::target::TargetError::Unexpected {
+            url: server.url(),
+            what: "its URL",
+            detail: e.to_string(),
+        }))?;
+        targets.push(Arc::new(Target::probe(label, &base, secret, probe_uid).await?));
+        servers.push(server);
+    }
+    Ok((Embedded { servers, pg }, targets, url))
+}
+
+fn replay_command(args: &ConformanceArgs, seed: u64, uid_base: u64, failed: &[&str]) -> String {
+    let mut cmd = format!("syncstorage-harness conformance --seed {seed} --uid-base {uid_base}");
+    if let Some(t) = &args.target {
+        cmd.push_str(&format!(" --target {t} --secret \"$SYNCSTORAGE_HARNESS_SECRET\""));
+    }
+    if args.database.database_url.is_some() {
+        cmd.push_str(" --database-url \"$SYNCSTORAGE_HARNESS_DATABASE_URL\"");
+    }
+    if args.profile != crate::conformance::Profile::Spec {
+        cmd.push_str(&format!(" --profile {}", args.profile));
+    }
+    let mut ids: Vec<&str> = failed.to_vec();
+    ids.dedup();
+    if ids.is_empty() {
+        for f in &args.filter {
+            cmd.push_str(&format!(" --filter '{f}'"));
+        }
+    }
+    for id in ids {
+        cmd.push_str(&format!(" --filter {id}"));
+    }
+    cmd
+}
+
+/// Runs the catalog; returns the process exit code.
+pub async fn run(args: &ConformanceArgs) -> Result<u8, SetupError> {
+    let seed = args.seed.unwrap_or_else(rand::random);
+    let mut rng = StdRng::seed_from_u64(seed);
+    let uid_base = args.uid_base.unwrap_or_else(|| 9_000_000_000 + rng.random_range(0..900_000u64) * 1_000);
+    eprintln!("seed {seed}; uids from {uid_base}");
+    let cases = selected(args);
+    if cases.is_empty() {
+        return Err(SetupError::NoCases(args.filter.join(",")));
+    }
+    let uids = Arc::new(UidRange::new(uid_base));
+    let probe_uid = uids.take();
+    let started_at_unix = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let (embedded, targets, db_url, totals) = match (&args.target, &args.secret) {
+        (Some(url), Some(secret)) => {
+            let target = Arc::new(Target::probe("target", url, secret, probe_uid).await?);
+            let totals = target.quota.is_some() || args.profile == crate::conformance::Profile::Spec;
+            (None, vec![target], args.database.database_url.clone(), totals)
+        }
+        _ => {
+            let secret: String = (0..16).map(|_| format!("{:02x}", rng.random::<u8>())).collect();
+            let (e, targets, url) = embedded(args, &secret, probe_uid).await?;
+            (Some(e), targets, Some(url), true)
+        }
+    };
+    for t in &targets {
+        eprintln!(
+            "target {}: {} (test clock: {}, quota: {})",
+            t.label,
+            t.client.target(),
+            if t.test_clock { "yes" } else { "no" },
+            t.quota.map_or("off".into(), |q| format!("{q} bytes"))
+        );
+    }
+    let invariants = match db_url {
+        Some(url) => Some(Arc::new(Checker::connect(&url, totals).await?)),
+        None => None,
+    };
+    let progress = Arc::new(report::Progress::new(cases.len()));
+    let started = Instant::now();
+    let config = RunConfig { jobs: args.jobs as usize, profile: args.profile, seed, invariants };
+    let p = progress.clone();
+    let reports = runner::run(cases, targets.clone(), uids.clone(), config, move |r| p.case_done(r)).await;
+    let duration = started.elapsed();
+    let counts = Counts::of(&reports);
+    let failed: Vec<&str> = reports
+        .iter()
+        .filter(|r| matches!(r.outcome, crate::conformance::Outcome::Fail { .. }) || !r.violations.is_empty())
+        .map(|r| r.clause)
+        .collect();
+    let used = uids.used();
+    let report = RunReport {
+        schema: SCHEMA,
+        schema_version: SCHEMA_VERSION,
+        harness_version: env!("CARGO_PKG_VERSION"),
+        seed,
+        profile: args.profile,
+        targets: targets.iter().map(|t| TargetSummary::from(&**t)).collect(),
+        uid_range: [used.start, used.end],
+        replay: replay_command(args, seed, uid_base, &failed),
+        started_at_unix,
+        duration_ms: duration.as_millis() as u64,
+        counts,
+        unchecked: catalog::unchecked().into_iter().map(|(clause, reason)| Unchecked { clause, reason }).collect(),
+        cases: reports,
+    };
+    if let Some(e) = embedded {
+        e.stop().await;
+    }
+    print!("{}", report::render_table(&report));
+    if let Some(path) = &args.json {
+        report::write_json(&report, path).map_err(|source| SetupError::Report { path: path.display().to_string(), source })?;
+    }
+    if let Some(path) = &args.junit {
+        report::write_junit(&report, path).map_err(|source| SetupError::Report { path: path.display().to_string(), source })?;
+    }
+    Ok(if counts.failed > 0 {
+        exit::CONFORMANCE_FAILED
+    } else if counts.invariant_violations > 0 {
+        exit::INVARIANT_VIOLATED
+    } else {
+        exit::OK
+    })
+}

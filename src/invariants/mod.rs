@@ -1,0 +1,6 @@
+//! Read-only SQL checks of SPEC area K on a live database: each invariant is a named query that
+//! returns the violating rows, so a report can show them.
+
+mod checks;
+
+pub use checks::{Checker, INVARIANTS, Invariant, InvariantError, Violation};

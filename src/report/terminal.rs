@@ -1,0 +1,121 @@
+//! The human view: a progress line while cases run, then a table grouped by SPEC area, each
+//! failure with its clause, diff and transcript, and the closing `N passed, N failed, N skipped`.
+
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::sync::Mutex;
+
+use crate::conformance::{CaseReport, Outcome};
+use crate::report::RunReport;
+
+/// Prints one character per finished case to stderr (`.` pass, `c` compat, `F` fail, `s` skip,
+/// `!` invariant violation), with a count every 50.
+#[derive(Debug)]
+pub struct Progress {
+    total: usize,
+    done: Mutex<usize>,
+}
+
+impl Progress {
+    pub fn new(total: usize) -> Self {
+        eprintln!("running {total} cases");
+        Self { total, done: Mutex::new(0) }
+    }
+
+    pub fn case_done(&self, report: &CaseReport) {
+        let mark = if !report.violations.is_empty() {
+            '!'
+        } else {
+            match report.outcome {
+                Outcome::Pass => '.',
+                Outcome::Compat => 'c',
+                Outcome::Fail { .. } => 'F',
+                Outcome::Skip { .. } => 's',
+            }
+        };
+        let mut done = self.done.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        *done += 1;
+        let mut err = std::io::stderr().lock();
+        let _ = write!(err, "{mark}");
+        if *done % 50 == 0 || *done == self.total {
+            let _ = writeln!(err, " {}/{}", *done, self.total);
+        }
+        let _ = err.flush();
+    }
+}
+
+/// Keeps the transcript readable in a terminal: the last exchanges only.
+const TRANSCRIPTS_SHOWN: usize = 3;
+
+pub fn render_table(report: &RunReport) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "\n{:<6}{:>7}{:>7}{:>7}{:>8}", "area", "pass", "fail", "skip", "compat");
+    let mut areas: Vec<char> = report.cases.iter().map(CaseReport::area).collect();
+    areas.sort_unstable();
+    areas.dedup();
+    for area in areas {
+        let mut row = [0usize; 4];
+        for r in report.cases.iter().filter(|r| r.area() == area) {
+            let i = match r.outcome {
+                Outcome::Pass => 0,
+                Outcome::Fail { .. } => 1,
+                Outcome::Skip { .. } => 2,
+                Outcome::Compat => 3,
+            };
+            row[i] += 1;
+        }
+        let _ = writeln!(out, "{area:<6}{:>7}{:>7}{:>7}{:>8}", row[0], row[1], row[2], row[3]);
+    }
+    for r in &report.cases {
+        if let Outcome::Fail { failure } = &r.outcome {
+            let _ = writeln!(out, "\nFAIL {} {} [{}]", r.clause, r.title, r.target);
+            for line in failure.to_string().lines() {
+                let _ = writeln!(out, "  {line}");
+            }
+        } else if r.violations.is_empty() {
+            continue;
+        } else {
+            let _ = writeln!(out, "\nINVARIANT after {} {} [{}]", r.clause, r.title, r.target);
+        }
+        for v in &r.violations {
+            let _ = writeln!(out, "  {} {} returned {} row(s):", v.clause, v.name, v.rows.len());
+            for row in v.rows.iter().take(5) {
+                let _ = writeln!(out, "    {row}");
+            }
+        }
+        let skip = r.transcripts.len().saturating_sub(TRANSCRIPTS_SHOWN);
+        for t in r.transcripts.iter().skip(skip) {
+            let _ = writeln!(out, "  ---");
+            for line in t.lines() {
+                let _ = writeln!(out, "  {line}");
+            }
+        }
+    }
+    let skipped: Vec<_> = report
+        .cases
+        .iter()
+        .filter_map(|r| match &r.outcome {
+            Outcome::Skip { reason } => Some((r.clause, reason)),
+            _ => None,
+        })
+        .collect();
+    if !skipped.is_empty() {
+        let _ = writeln!(out, "\nskipped:");
+        for (clause, reason) in skipped {
+            let _ = writeln!(out, "  {clause}: {reason}");
+        }
+    }
+    let c = report.counts;
+    let _ = writeln!(out, "\nseed {}; uids {}..{}; {} ms", report.seed, report.uid_range[0], report.uid_range[1], report.duration_ms);
+    if c.failed > 0 || c.invariant_violations > 0 {
+        let _ = writeln!(out, "replay: {}", report.replay);
+    }
+    if c.compat > 0 {
+        let _ = writeln!(out, "{} compat (accepted only under --profile syncstorage-rs)", c.compat);
+    }
+    if c.invariant_violations > 0 {
+        let _ = writeln!(out, "{} cases left the database violating an invariant", c.invariant_violations);
+    }
+    let _ = writeln!(out, "{} passed, {} failed, {} skipped", c.passed, c.failed, c.skipped);
+    out
+}
