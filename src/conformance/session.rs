@@ -115,7 +115,16 @@ pub fn list(args: &ConformanceArgs) -> String {
     }
 }
 
-async fn embedded(args: &ConformanceArgs, secret: &str, probe_uid: u64) -> Result<(Embedded, Vec<Arc<Target>>, String), SetupError> {
+/// Adjusts every embedded reference backend's settings; the harness's own tests use it to switch
+/// on deliberate faults.
+pub type BackendAdjust = dyn Fn(&mut reference_backend::Config) + Send + Sync;
+
+async fn embedded(
+    args: &ConformanceArgs,
+    secret: &str,
+    probe_uid: u64,
+    adjust_all: &BackendAdjust,
+) -> Result<(Embedded, Vec<Arc<Target>>, String), SetupError> {
     let options = ProvisionOptions {
         database_url: args.database.database_url.clone(),
         local_bin_dir: args.database.pg_bin_dir.clone(),
@@ -136,6 +145,7 @@ async fn embedded(args: &ConformanceArgs, secret: &str, probe_uid: u64) -> Resul
         let mut config = reference_backend::Config::new(secret);
         config.test_clock = true;
         adjust(&mut config);
+        adjust_all(&mut config);
         let server = provision::start_reference(config, &url, "127.0.0.1:0".parse().unwrap_or_else(|_| unreachable!())).await?;
         let base = Url::parse(&server.url()).map_err(|e| SetupError::Target(crate::conformance::target::TargetError::Unexpected {
             url: server.url(),
@@ -172,8 +182,33 @@ fn replay_command(args: &ConformanceArgs, seed: u64, uid_base: u64, failed: &[&s
     cmd
 }
 
-/// Runs the catalog; returns the process exit code.
+/// Runs the catalog, prints the terminal report and writes the files asked for; returns the
+/// process exit code.
 pub async fn run(args: &ConformanceArgs) -> Result<u8, SetupError> {
+    let report = execute(args, &|_| {}).await?;
+    print!("{}", report::render_table(&report));
+    if let Some(path) = &args.json {
+        report::write_json(&report, path).map_err(|source| SetupError::Report { path: path.display().to_string(), source })?;
+    }
+    if let Some(path) = &args.junit {
+        report::write_junit(&report, path).map_err(|source| SetupError::Report { path: path.display().to_string(), source })?;
+    }
+    Ok(exit_code(&report))
+}
+
+/// 1 when a case failed, else 2 when an invariant was violated, else 0.
+pub fn exit_code(report: &RunReport) -> u8 {
+    if report.counts.failed > 0 {
+        exit::CONFORMANCE_FAILED
+    } else if report.counts.invariant_violations > 0 {
+        exit::INVARIANT_VIOLATED
+    } else {
+        exit::OK
+    }
+}
+
+/// Runs the selected cases and returns the report, printing only progress.
+pub async fn execute(args: &ConformanceArgs, adjust_backends: &BackendAdjust) -> Result<RunReport, SetupError> {
     let seed = args.seed.unwrap_or_else(rand::random);
     let mut rng = StdRng::seed_from_u64(seed);
     let uid_base = args.uid_base.unwrap_or_else(|| 9_000_000_000 + rng.random_range(0..900_000u64) * 1_000);
@@ -193,7 +228,7 @@ pub async fn run(args: &ConformanceArgs) -> Result<u8, SetupError> {
         }
         _ => {
             let secret: String = (0..16).map(|_| format!("{:02x}", rng.random::<u8>())).collect();
-            let (e, targets, url) = embedded(args, &secret, probe_uid).await?;
+            let (e, targets, url) = embedded(args, &secret, probe_uid, adjust_backends).await?;
             (Some(e), targets, Some(url), true)
         }
     };
@@ -241,18 +276,5 @@ pub async fn run(args: &ConformanceArgs) -> Result<u8, SetupError> {
     if let Some(e) = embedded {
         e.stop().await;
     }
-    print!("{}", report::render_table(&report));
-    if let Some(path) = &args.json {
-        report::write_json(&report, path).map_err(|source| SetupError::Report { path: path.display().to_string(), source })?;
-    }
-    if let Some(path) = &args.junit {
-        report::write_junit(&report, path).map_err(|source| SetupError::Report { path: path.display().to_string(), source })?;
-    }
-    Ok(if counts.failed > 0 {
-        exit::CONFORMANCE_FAILED
-    } else if counts.invariant_violations > 0 {
-        exit::INVARIANT_VIOLATED
-    } else {
-        exit::OK
-    })
+    Ok(report)
 }

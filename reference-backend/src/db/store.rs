@@ -920,9 +920,18 @@ impl Store {
         };
         let staged = self.staged(&tx, uid, cid, batch).await?;
         let row = self.collection_row(&tx, uid, cid).await?;
-        Self::check_unmodified(row.ts(), unmodified_since)?;
+        let checked = Self::check_unmodified(row.ts(), unmodified_since)
+            .and_then(|()| self.check_batch_totals(&Self::merge_staged(staged.clone(), records)));
+        if let Err(refusal) = checked {
+            if self.config.faults.non_atomic_commit && !staged.is_empty() {
+                // Fault: the staged half of a refused commit is applied anyway (K-06 violated).
+                let t = self.next_ts(storage_ts).await?;
+                self.apply_records(&tx, uid, cid, t, &staged).await?;
+                tx.commit().await?;
+            }
+            return Err(refusal);
+        }
         let merged = Self::merge_staged(staged, records);
-        self.check_batch_totals(&merged)?;
         let t = self.next_ts(storage_ts).await?;
         self.apply_records(&tx, uid, cid, t, &merged).await?;
         let stmt = tx
