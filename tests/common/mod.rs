@@ -111,6 +111,14 @@ impl TestServer {
     }
 }
 
+/// insta settings shared by every snapshot test: snapshots live in `snapshots/` at the root.
+pub fn snapshot_settings() -> insta::Settings {
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path(concat!(env!("CARGO_MANIFEST_DIR"), "/snapshots"));
+    settings.set_prepend_module_to_snapshot(false);
+    settings
+}
+
 /// Assertions on a response that print the whole exchange when they fail.
 pub trait Check {
     fn status_is(&self, status: u16) -> &Self;
