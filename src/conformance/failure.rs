@@ -48,14 +48,18 @@ macro_rules! ensure {
 /// Fails the case with an expected-vs-actual diff unless the two are equal.
 #[macro_export]
 macro_rules! ensure_eq {
-    ($expected:expr, $actual:expr, $($msg:tt)+) => {{
-        let (expected, actual) = (&$expected, &$actual);
-        if expected != actual {
-            return Err($crate::conformance::Failure::mismatch(
-                format!($($msg)+),
-                format!("{expected:?}"),
-                format!("{actual:?}"),
-            ));
+    ($expected:expr, $actual:expr, $($msg:tt)+) => {
+        // A match keeps temporaries in the operands alive for the whole comparison.
+        match (&$expected, &$actual) {
+            (expected, actual) => {
+                if expected != actual {
+                    return Err($crate::conformance::Failure::mismatch(
+                        format!($($msg)+),
+                        format!("{expected:?}"),
+                        format!("{actual:?}"),
+                    ));
+                }
+            }
         }
-    }};
+    };
 }

@@ -209,6 +209,15 @@ pub async fn post_collection(
     }
 }
 
+/// D-13: deletes are writes too; under an enforced quota they report what is left.
+async fn after_delete(st: &AppState, uid: i64, reply: Reply) -> Result<Reply> {
+    if let Some(limit) = st.config.quota_limit {
+        let used = st.store.usage(uid).await?;
+        return Ok(reply.quota_remaining(Some(limit as i64 - used)));
+    }
+    Ok(reply)
+}
+
 fn modified_reply(out: crate::db::WriteOutcome) -> Reply {
     let reply = Reply::json(&json!({ "modified": out.modified }));
     if out.wrote { reply.written_at(out.modified) } else { reply.last_modified(out.modified) }
@@ -222,14 +231,15 @@ pub async fn delete_collection(st: &AppState, uid: i64, coll: &str, params: &Par
         Some(ids) => st.store.delete_bsos(uid, coll, &ids, pre.unmodified_since).await?,
         None => st.store.delete_collection(uid, coll, pre.unmodified_since).await?,
     };
-    Ok(modified_reply(out))
+    after_delete(st, uid, modified_reply(out)).await
 }
 
 /// DELETE /storage and DELETE /1.5/{uid}.
 pub async fn delete_storage(st: &AppState, uid: i64, pre: &Preconditions) -> Result<Reply> {
     let out = st.store.delete_storage(uid, pre.unmodified_since).await?;
     let reply = Reply::json(&json!({}));
-    Ok(if out.wrote { reply.written_at(out.modified) } else { reply.last_modified(out.modified) })
+    let reply = if out.wrote { reply.written_at(out.modified) } else { reply.last_modified(out.modified) };
+    after_delete(st, uid, reply).await
 }
 
 // ---- records -------------------------------------------------------------------------------
@@ -266,5 +276,5 @@ pub async fn put_bso(
 /// DELETE of a record.
 pub async fn delete_bso(st: &AppState, uid: i64, coll: &str, id: &str, pre: &Preconditions) -> Result<Reply> {
     let t = st.store.delete_bso(uid, coll, id, pre.unmodified_since).await?.ok_or_else(ApiError::not_found)?;
-    Ok(Reply::json(&json!({ "modified": t })).written_at(t))
+    after_delete(st, uid, Reply::json(&json!({ "modified": t })).written_at(t)).await
 }

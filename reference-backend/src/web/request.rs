@@ -188,7 +188,15 @@ pub enum ReadOutcome {
 fn count_header(headers: &HeaderMap, name: &str) -> Result<Option<u64>> {
     header_str(headers, name)
         .map_err(|_| ApiError::bad_request(code::BAD_TOTAL_HEADER))?
-        .map(|v| v.trim().parse::<u64>().map_err(|_| ApiError::bad_request(code::BAD_TOTAL_HEADER)))
+        .map(|v| {
+            let v = v.trim();
+            match v.parse::<u64>() {
+                Ok(n) => Ok(n),
+                // An integer too big for u64 is still an integer, and over any limit.
+                Err(_) if !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()) => Ok(u64::MAX),
+                Err(_) => Err(ApiError::bad_request(code::BAD_TOTAL_HEADER)),
+            }
+        })
         .transpose()
 }
 

@@ -70,10 +70,14 @@ impl Route {
 
 /// Splits `/1.5/{uid}/...` into the uid and a route; `None` is a 404 (A-16, A-19, B-01).
 fn parse_path(path: &str) -> Option<(u64, Route)> {
-    let mut segments = Vec::new();
-    for raw in path.strip_prefix('/')?.split('/') {
-        segments.push(percent_encoding::percent_decode_str(raw).decode_utf8().ok()?.into_owned());
-    }
+    // Lossy decoding: a segment that is not UTF-8 keeps a replacement character, so an invalid
+    // collection name still gets its 400/13 (B-15) and an invalid id its 404 (B-01).
+    let segments: Vec<String> = path
+        .strip_prefix('/')?
+        .split('/')
+        .map(|raw| percent_encoding::percent_decode_str(raw).decode_utf8_lossy().into_owned())
+        .collect();
+    let mut segments = segments;
     if segments.last().is_some_and(String::is_empty) && segments.len() > 2 {
         segments.pop();
     }
