@@ -153,6 +153,23 @@ pub async fn get_collection(
     })
 }
 
+/// `{"modified": T}`; serialized straight to bytes so that T keeps its two decimals (I-01).
+#[derive(serde::Serialize)]
+struct Modified {
+    modified: Ts,
+}
+
+/// The answer to a POST (E-01) or a batch step (F-01, F-05).
+#[derive(serde::Serialize)]
+struct PostAnswer<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    modified: Option<Ts>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    batch: Option<String>,
+    success: &'a [String],
+    failed: &'a serde_json::Map<String, Value>,
+}
+
 /// POST to a collection: a plain write (area E) or a batch step (area F).
 pub async fn post_collection(
     st: &AppState,
@@ -171,16 +188,7 @@ pub async fn post_collection(
     let parsed = parse_post(&bytes, format, coll, limits)?;
     let since = if st.config.faults.ignore_unmodified_since_on_post { None } else { pre.unmodified_since };
     let answer = |batch: Option<String>, modified: Option<Ts>| {
-        let mut map = serde_json::Map::new();
-        if let Some(t) = modified {
-            map.insert("modified".into(), serde_json::to_value(t).unwrap_or(Value::Null));
-        }
-        if let Some(id) = batch {
-            map.insert("batch".into(), Value::String(id));
-        }
-        map.insert("success".into(), json!(parsed.success));
-        map.insert("failed".into(), Value::Object(parsed.failed.clone()));
-        Reply::json(&map)
+        Reply::json(&PostAnswer { modified, batch, success: &parsed.success, failed: &parsed.failed })
     };
     match mode {
         BatchMode::None | BatchMode::Start { commit: true } => {
@@ -219,7 +227,7 @@ async fn after_delete(st: &AppState, uid: i64, reply: Reply) -> Result<Reply> {
 }
 
 fn modified_reply(out: crate::db::WriteOutcome) -> Reply {
-    let reply = Reply::json(&json!({ "modified": out.modified }));
+    let reply = Reply::json(&Modified { modified: out.modified });
     if out.wrote { reply.written_at(out.modified) } else { reply.last_modified(out.modified) }
 }
 
@@ -276,5 +284,5 @@ pub async fn put_bso(
 /// DELETE of a record.
 pub async fn delete_bso(st: &AppState, uid: i64, coll: &str, id: &str, pre: &Preconditions) -> Result<Reply> {
     let t = st.store.delete_bso(uid, coll, id, pre.unmodified_since).await?.ok_or_else(ApiError::not_found)?;
-    after_delete(st, uid, Reply::json(&json!({ "modified": t })).written_at(t)).await
+    after_delete(st, uid, Reply::json(&Modified { modified: t }).written_at(t)).await
 }

@@ -288,7 +288,72 @@ pub fn output_format(headers: &HeaderMap) -> Result<InputFormat> {
 }
 
 fn parse_json(bytes: &[u8]) -> Result<Value> {
-    serde_json::from_slice(bytes).map_err(|_| ApiError::bad_request(code::INVALID_JSON))
+    match serde_json::from_slice(bytes) {
+        Ok(v) => Ok(v),
+        // A lone surrogate escape is valid JSON that serde_json refuses; it names a character
+        // PostgreSQL cannot store, so it becomes U+0000, which fails only its record (E-11).
+        Err(_) => match replace_lone_surrogates(bytes) {
+            Some(fixed) => serde_json::from_slice(&fixed).map_err(|_| ApiError::bad_request(code::INVALID_JSON)),
+            None => Err(ApiError::bad_request(code::INVALID_JSON)),
+        },
+    }
+}
+
+fn hex4(bytes: &[u8]) -> Option<u16> {
+    let s = std::str::from_utf8(bytes.get(..4)?).ok()?;
+    u16::from_str_radix(s, 16).ok()
+}
+
+/// Rewrites `\uD800`-`\uDFFF` escapes that are not part of a surrogate pair, inside JSON
+/// strings, as `\u0000`; `None` when there is none.
+fn replace_lone_surrogates(bytes: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(bytes.len());
+    let (mut i, mut in_string, mut changed) = (0, false, false);
+    while i < bytes.len() {
+        let b = bytes[i];
+        if !in_string {
+            in_string = b == b'"';
+            out.push(b);
+            i += 1;
+            continue;
+        }
+        match b {
+            b'"' => {
+                in_string = false;
+                out.push(b);
+                i += 1;
+            }
+            b'\\' if bytes.get(i + 1) == Some(&b'u') => {
+                let unit = hex4(&bytes[(i + 2).min(bytes.len())..]);
+                let next_low = bytes.get(i + 6..i + 8) == Some(b"\\u")
+                    && hex4(&bytes[(i + 8).min(bytes.len())..]).is_some_and(|u| (0xDC00..=0xDFFF).contains(&u));
+                match unit {
+                    Some(0xD800..=0xDBFF) if next_low => {
+                        out.extend_from_slice(&bytes[i..i + 12]);
+                        i += 12;
+                    }
+                    Some(0xD800..=0xDFFF) => {
+                        out.extend_from_slice(b"\\u0000");
+                        changed = true;
+                        i += 6;
+                    }
+                    _ => {
+                        out.extend_from_slice(&bytes[i..(i + 6).min(bytes.len())]);
+                        i += 6;
+                    }
+                }
+            }
+            b'\\' => {
+                out.extend_from_slice(&bytes[i..(i + 2).min(bytes.len())]);
+                i += 2;
+            }
+            _ => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    changed.then_some(out)
 }
 
 /// D-15: one JSON object per line, LF or CRLF, the last terminator optional; an empty body is
@@ -510,6 +575,18 @@ mod tests {
         assert!(output_format(&h).is_err());
         h.insert("accept", "*/*".parse().unwrap());
         assert_eq!(output_format(&h).unwrap(), InputFormat::Json);
+    }
+
+    #[test]
+    fn lone_surrogates_fail_only_their_record() {
+        assert_eq!(replace_lone_surrogates(br#"{"a":"\ud83d\ude00"}"#), None);
+        assert_eq!(replace_lone_surrogates(br#"{"a":"\\ud800"}"#), None);
+        let fixed = replace_lone_surrogates(br#"{"a":"x\udc00y","b":"\ud800"}"#).unwrap();
+        assert_eq!(fixed, br#"{"a":"x\u0000y","b":"\u0000"}"#.to_vec());
+        let body = br#"[{"id":"ok","payload":"fine"},{"id":"lone","payload":"x\udc00y"}]"#;
+        let out = parse_post(body, InputFormat::Json, "c", &Limits::default()).unwrap();
+        assert_eq!(out.success, vec!["ok"]);
+        assert_eq!(out.failed["lone"], "invalid payload");
     }
 
     #[test]

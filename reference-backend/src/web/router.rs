@@ -251,7 +251,7 @@ async fn admin_clock(st: &AppState, peer: Option<SocketAddr>, method: &Method, b
         return Err(ApiError::MethodNotAllowed);
     }
     let now = st.clock.now();
-    Ok(Reply::json(&json!({ "now": now, "now_ms": now.millis() })))
+    Ok(Reply::json(&json!({ "now": now.to_string(), "now_ms": now.millis() })))
 }
 
 #[cfg(test)]
