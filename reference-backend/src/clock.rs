@@ -3,9 +3,15 @@
 //! Nothing in SQL calls `now()`: the server passes times in, so that in test-clock mode the
 //! harness can move time forward (TTL, batch expiry) without sleeping. The test clock is the wall
 //! clock plus an offset that only grows, so time still flows and never goes backwards.
+//!
+//! Besides the offset for everyone, the test clock keeps an offset per user: everything a user's
+//! storage does happens on that user's time, so a test that jumps one user hours ahead cannot
+//! expire the short-lived records of another test running at the same moment.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// A Sync timestamp: milliseconds since the epoch, on the 10 ms grid once issued by the server.
@@ -101,6 +107,7 @@ impl serde::Serialize for Ts {
 pub struct Clock {
     adjustable: bool,
     offset_ms: AtomicI64,
+    user_offsets: Mutex<HashMap<i64, i64>>,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -113,7 +120,7 @@ pub enum ClockError {
 
 impl Clock {
     pub fn new(adjustable: bool) -> Self {
-        Self { adjustable, offset_ms: AtomicI64::new(0) }
+        Self { adjustable, offset_ms: AtomicI64::new(0), user_offsets: Mutex::new(HashMap::new()) }
     }
 
     pub fn is_adjustable(&self) -> bool {
@@ -132,6 +139,35 @@ impl Clock {
     /// The current time on the 10 ms grid.
     pub fn now(&self) -> Ts {
         self.now_precise().truncate()
+    }
+
+    fn user_offset(&self, uid: i64) -> i64 {
+        if !self.adjustable {
+            return 0;
+        }
+        self.user_offsets.lock().unwrap_or_else(PoisonError::into_inner).get(&uid).copied().unwrap_or(0)
+    }
+
+    /// The current time of `uid`'s storage, exact to the millisecond.
+    pub fn now_precise_for(&self, uid: i64) -> Ts {
+        Ts(self.now_precise().0 + self.user_offset(uid))
+    }
+
+    /// The current time of `uid`'s storage on the 10 ms grid.
+    pub fn now_for(&self, uid: i64) -> Ts {
+        self.now_precise_for(uid).truncate()
+    }
+
+    /// Moves one user's test clock forward by `ms`.
+    pub fn advance_user(&self, uid: i64, ms: i64) -> Result<Ts, ClockError> {
+        if !self.adjustable {
+            return Err(ClockError::NotAdjustable);
+        }
+        if ms < 0 {
+            return Err(ClockError::Backwards);
+        }
+        *self.user_offsets.lock().unwrap_or_else(PoisonError::into_inner).entry(uid).or_insert(0) += ms;
+        Ok(self.now_for(uid))
     }
 
     /// Moves the test clock forward by `ms`.
@@ -195,5 +231,15 @@ mod tests {
         assert!(after.0 - before.0 >= 3_600_000);
         assert_eq!(clock.set(before), Err(ClockError::Backwards));
         assert_eq!(Clock::new(false).advance(1), Err(ClockError::NotAdjustable));
+    }
+
+    #[test]
+    fn user_clocks_move_alone() {
+        let clock = Clock::new(true);
+        let other = clock.now_for(2);
+        let moved = clock.advance_user(1, 7_200_000).unwrap();
+        assert!(moved.0 - other.0 >= 7_200_000);
+        assert!(clock.now_for(2).0 - other.0 < 7_200_000, "another user's time did not jump");
+        assert_eq!(Clock::new(false).advance_user(1, 1), Err(ClockError::NotAdjustable));
     }
 }

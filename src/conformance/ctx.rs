@@ -164,15 +164,18 @@ impl Ctx {
         self.send(SyncRequest::delete(path)).await
     }
 
-    /// Lets `by` pass on the server: moves its test clock, or waits on a real clock within
-    /// [`REAL_WAIT_BUDGET`] per case.
+    /// Lets `by` pass on the server for the case's users so far: moves their test clocks, or
+    /// waits on a real clock within [`REAL_WAIT_BUDGET`] per case.
     pub async fn pass_time(&mut self, by: Duration) -> CaseResult {
         if self.target.test_clock {
-            return self
-                .target
-                .advance_clock(by)
-                .await
-                .map_err(|e| Failure::new(format!("could not move the test clock: {e}")));
+            let uids = self.log().uids.clone();
+            for uid in uids {
+                self.target
+                    .advance_clock(uid, by)
+                    .await
+                    .map_err(|e| Failure::new(format!("could not move the test clock: {e}")))?;
+            }
+            return Ok(());
         }
         if self.waited + by > REAL_WAIT_BUDGET {
             return Err(Failure::new(format!(

@@ -105,11 +105,22 @@ impl Target {
         Ok(Target { label: label.to_owned(), client, secret: secret.to_owned(), limits, quota, test_clock })
     }
 
-    /// Moves the target's test clock forward.
-    pub async fn advance_clock(&self, by: Duration) -> Result<(), ClientError> {
+    /// Moves the test clock of one user forward (the reference keeps a clock per user, so cases
+    /// running at the same time never move each other's time).
+    pub async fn advance_clock(&self, uid: u64, by: Duration) -> Result<(), String> {
         let req = SyncRequest::post("/__test__/clock")
-            .json(&serde_json::json!({ "advance_ms": by.as_millis() as u64 }));
-        self.client.send(req).await.map(|_| ())
+            .json(&serde_json::json!({ "advance_ms": by.as_millis() as u64, "uid": uid }));
+        let resp = self.client.send(req).await.map_err(|e| e.to_string())?;
+        if resp.status_code() != 200 {
+            return Err(format!("the test clock answered {}", resp.status_code()));
+        }
+        Ok(())
+    }
+
+    /// The test clock's current time for `uid`, in milliseconds.
+    pub async fn clock_ms(&self, uid: u64) -> Option<u64> {
+        let resp = self.client.send(SyncRequest::get(format!("/__test__/clock?uid={uid}"))).await.ok()?;
+        resp.json().ok()?.get("now_ms")?.as_u64()
     }
 
     pub fn user(&self, uid: u64) -> SyncUser {

@@ -230,7 +230,7 @@ impl Checker {
 
     /// Runs every invariant for `uids`; returns those with rows.
     pub async fn check(&self, target: &Target, uids: &[i64]) -> Result<Vec<Violation>, InvariantError> {
-        let now = server_now(target).await;
+        let now = server_now(target, uids).await;
         let mut out = Vec::new();
         for inv in INVARIANTS {
             if inv.needs_totals && !self.totals {
@@ -249,16 +249,21 @@ impl Checker {
     }
 }
 
-/// The server's clock: its test clock when it has one, else the wall clock.
-async fn server_now(target: &Target) -> SystemTime {
+/// The server's clock: the latest test-clock time of the users when it has one (a case may have
+/// moved its users ahead), else the wall clock.
+async fn server_now(target: &Target, uids: &[i64]) -> SystemTime {
+    let mut latest = None;
     if target.test_clock {
-        if let Ok(resp) = target.client.send(crate::client::SyncRequest::get("/__test__/clock")).await {
-            if let Some(ms) = resp.json().ok().and_then(|v| v.get("now_ms").and_then(serde_json::Value::as_u64)) {
-                return SystemTime::UNIX_EPOCH + std::time::Duration::from_millis(ms);
+        for &uid in uids {
+            if let Some(ms) = target.clock_ms(uid as u64).await {
+                latest = latest.max(Some(ms));
             }
         }
     }
-    SystemTime::now()
+    match latest {
+        Some(ms) => SystemTime::UNIX_EPOCH + std::time::Duration::from_millis(ms),
+        None => SystemTime::now(),
+    }
 }
 
 fn render_row(row: &tokio_postgres::Row) -> String {

@@ -273,7 +273,7 @@ impl Store {
             self.size_fn
         );
         let stmt = conn.prepare_cached(&sql).await?;
-        let now = self.clock.now().to_system();
+        let now = self.clock.now_for(uid).to_system();
         let rows = conn.query(&stmt, &[&uid, &now]).await?;
         Ok(rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect())
     }
@@ -291,7 +291,7 @@ impl Store {
     /// Bytes of the user's live payloads (H-04).
     pub async fn usage(&self, uid: i64) -> Result<i64> {
         let conn = self.conn().await?;
-        self.usage_in(&conn, uid, self.clock.now()).await
+        self.usage_in(&conn, uid, self.clock.now_for(uid)).await
     }
 
     /// One live record, or `None`.
@@ -306,7 +306,7 @@ impl Store {
                  WHERE user_id = $1 AND collection_id = $2 AND bso_id = $3 AND expiry > $4",
             )
             .await?;
-        let now = self.clock.now().to_system();
+        let now = self.clock.now_for(uid).to_system();
         let row = conn.query_opt(&stmt, &[&uid, &cid, &id, &now]).await?;
         Ok(row.map(|r| Bso {
             id: r.get(0),
@@ -329,7 +329,7 @@ impl Store {
         let Some(cid) = self.lookup_collection(&conn, name).await? else {
             return Ok((Vec::new(), None));
         };
-        let now = self.clock.now().to_system();
+        let now = self.clock.now_for(uid).to_system();
         let mut params: Vec<Box<dyn ToSql + Sync + Send>> =
             vec![Box::new(uid), Box::new(cid), Box::new(now)];
         let mut sql = String::from(if full {
@@ -392,14 +392,14 @@ impl Store {
 
     /// A T strictly above `storage_ts` on the 10 ms grid (I-04). Waits (holding the user's lock)
     /// for the clock to move past it; answers 409 if that would take too long.
-    async fn next_ts(&self, storage_ts: Ts) -> Result<Ts> {
+    async fn next_ts(&self, uid: i64, storage_ts: Ts) -> Result<Ts> {
         let deadline = tokio::time::Instant::now() + MAX_CLOCK_WAIT;
         loop {
-            let now = self.clock.now();
+            let now = self.clock.now_for(uid);
             if now > storage_ts {
                 return Ok(now);
             }
-            let wait = Duration::from_millis((storage_ts.0 - self.clock.now_precise().0 + 10).max(1) as u64);
+            let wait = Duration::from_millis((storage_ts.0 - self.clock.now_precise_for(uid).0 + 10).max(1) as u64);
             if tokio::time::Instant::now() + wait > deadline {
                 return Err(ApiError::Conflict);
             }
@@ -419,7 +419,7 @@ impl Store {
     /// what an open batch already holds.
     async fn check_quota(&self, tx: &deadpool_postgres::Transaction<'_>, uid: i64, pending: i64) -> Result<()> {
         if let Some(limit) = self.config.quota_limit {
-            let used = self.usage_in(tx, uid, self.clock.now()).await?;
+            let used = self.usage_in(tx, uid, self.clock.now_for(uid)).await?;
             if used + pending >= limit as i64 {
                 return Err(ApiError::over_quota());
             }
@@ -571,7 +571,7 @@ impl Store {
         }
         self.check_quota(&tx, uid, 0).await?;
         let cid = self.ensure_collection(&tx, name).await?;
-        let t = self.next_ts(storage_ts).await?;
+        let t = self.next_ts(uid, storage_ts).await?;
         self.apply_records(&tx, uid, cid, t, &records).await?;
         let quota_remaining = self.quota_remaining(&tx, uid, t).await?;
         tx.commit().await?;
@@ -585,7 +585,7 @@ impl Store {
                  AND bso_id = $3 AND expiry > $4",
             )
             .await?;
-        let now = self.clock.now().to_system();
+        let now = self.clock.now_for(uid).to_system();
         Ok(client.query_opt(&stmt, &[&uid, &cid, &id, &now]).await?.map_or(Ts::ZERO, |r| row_ts(&r, 0)))
     }
 
@@ -611,7 +611,7 @@ impl Store {
         if bso_ts == Ts::ZERO {
             return Ok(None);
         }
-        let t = self.next_ts(storage_ts).await?;
+        let t = self.next_ts(uid, storage_ts).await?;
         let stmt = tx
             .prepare_cached("DELETE FROM bsos WHERE user_id = $1 AND collection_id = $2 AND bso_id = $3")
             .await?;
@@ -635,7 +635,7 @@ impl Store {
         if !matches!(row, CollectionRow::Real(_)) {
             return Ok(WriteOutcome::unchanged(storage_ts));
         }
-        let t = self.next_ts(storage_ts).await?;
+        let t = self.next_ts(uid, storage_ts).await?;
         let stmt = tx
             .prepare_cached(
                 "DELETE FROM bsos WHERE user_id = $1 AND collection_id = $2 AND bso_id = ANY($3) \
@@ -672,7 +672,7 @@ impl Store {
             }
             CollectionRow::Real(_) => {}
         }
-        let t = self.next_ts(storage_ts).await?;
+        let t = self.next_ts(uid, storage_ts).await?;
         tx.execute(&delete, &[&uid, &cid]).await?;
         self.upsert_tombstone(&tx, uid, t).await?;
         tx.commit().await?;
@@ -706,7 +706,7 @@ impl Store {
             }
             return Ok(WriteOutcome::unchanged(storage_ts));
         }
-        let t = self.next_ts(storage_ts).await?;
+        let t = self.next_ts(uid, storage_ts).await?;
         self.upsert_tombstone(&tx, uid, t).await?;
         tx.commit().await?;
         Ok(WriteOutcome::written(t))
@@ -729,7 +729,7 @@ impl Store {
                  AND expiry > $4",
             )
             .await?;
-        let now = self.clock.now().to_system();
+        let now = self.clock.now_for(uid).to_system();
         if tx.query_opt(&stmt, &[&uid, &cid, &batch, &now]).await?.is_none() {
             return Err(ApiError::bad_request(code::GENERIC));
         }
@@ -863,7 +863,7 @@ impl Store {
             tx.execute(&stmt, &[&uid, &cid, &PRETOUCH.to_system()]).await?;
         }
         let batch = Uuid::new_v4();
-        let expiry = Ts::from_millis(self.clock.now().0 + self.config.batch_lifetime.as_millis() as i64).truncate();
+        let expiry = Ts::from_millis(self.clock.now_for(uid).0 + self.config.batch_lifetime.as_millis() as i64).truncate();
         let stmt = tx
             .prepare_cached(
                 "INSERT INTO batches (user_id, collection_id, batch_id, expiry) VALUES ($1, $2, $3, $4)",
@@ -871,7 +871,7 @@ impl Store {
             .await?;
         tx.execute(&stmt, &[&uid, &cid, &batch, &expiry.to_system()]).await?;
         self.stage(&tx, uid, cid, batch, records).await?;
-        let quota_remaining = self.quota_remaining(&tx, uid, self.clock.now()).await?;
+        let quota_remaining = self.quota_remaining(&tx, uid, self.clock.now_for(uid)).await?;
         tx.commit().await?;
         Ok((batch, WriteOutcome { quota_remaining, ..WriteOutcome::unchanged(row.ts()) }))
     }
@@ -898,7 +898,7 @@ impl Store {
         let staged_bytes = self.check_batch_totals(&merged)?;
         self.check_quota(&tx, uid, staged_bytes).await?;
         self.stage(&tx, uid, cid, batch, records).await?;
-        let quota_remaining = self.quota_remaining(&tx, uid, self.clock.now()).await?;
+        let quota_remaining = self.quota_remaining(&tx, uid, self.clock.now_for(uid)).await?;
         tx.commit().await?;
         Ok(WriteOutcome { quota_remaining, ..WriteOutcome::unchanged(row.ts()) })
     }
@@ -925,14 +925,14 @@ impl Store {
         if let Err(refusal) = checked {
             if self.config.faults.non_atomic_commit && !staged.is_empty() {
                 // Fault: the staged half of a refused commit is applied anyway (K-06 violated).
-                let t = self.next_ts(storage_ts).await?;
+                let t = self.next_ts(uid, storage_ts).await?;
                 self.apply_records(&tx, uid, cid, t, &staged).await?;
                 tx.commit().await?;
             }
             return Err(refusal);
         }
         let merged = Self::merge_staged(staged, records);
-        let t = self.next_ts(storage_ts).await?;
+        let t = self.next_ts(uid, storage_ts).await?;
         self.apply_records(&tx, uid, cid, t, &merged).await?;
         let stmt = tx
             .prepare_cached("DELETE FROM batches WHERE user_id = $1 AND collection_id = $2 AND batch_id = $3")

@@ -109,6 +109,12 @@ fn parse_path(path: &str) -> Option<(u64, Route)> {
     Some((uid, route))
 }
 
+/// The uid of a `/1.5/{uid}/...` path, for the user's clock.
+fn path_uid(path: &str) -> Option<i64> {
+    let mut parts = path.strip_prefix("/1.5/")?.split('/');
+    parts.next()?.parse().ok()
+}
+
 async fn dispatch(State(state): State<Arc<AppState>>, req: Request) -> Response<Body> {
     let origin = req.headers().get(header::ORIGIN).cloned();
     let method = req.method().clone();
@@ -124,7 +130,11 @@ async fn dispatch(State(state): State<Arc<AppState>>, req: Request) -> Response<
             error_reply(&err)
         }
     };
-    let mut resp = reply.into_response(state.clock.now());
+    let now = match path_uid(&path) {
+        Some(uid) => state.clock.now_for(uid),
+        None => state.clock.now(),
+    };
+    let mut resp = reply.into_response(now);
     if let Some(origin) = origin {
         let headers = resp.headers_mut();
         headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
@@ -164,7 +174,7 @@ async fn route(st: &AppState, req: Request) -> Result<Reply, ApiError> {
         "/__lbheartbeat__" => return Ok(Reply::json(&json!({}))),
         "/__test__/clock" => {
             let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
-            return admin_clock(st, peer, &method, body).await;
+            return admin_clock(st, peer, &method, parts.uri.query(), body).await;
         }
         _ => {}
     }
@@ -227,30 +237,45 @@ async fn heartbeat(st: &AppState) -> Result<Reply, ApiError> {
 struct ClockChange {
     /// Milliseconds to move forward.
     advance_ms: Option<i64>,
-    /// An absolute time in milliseconds since the epoch, not before now.
+    /// An absolute time in milliseconds since the epoch, not before now (everyone's clock only).
     set_ms: Option<i64>,
+    /// Move only this user's clock.
+    uid: Option<i64>,
 }
 
-/// `/__test__/clock`: read (GET) or move (POST) the test clock. Exists only with `--test-clock`
-/// and answers only loopback peers; everyone else gets the plain 404.
-async fn admin_clock(st: &AppState, peer: Option<SocketAddr>, method: &Method, body: Body) -> Result<Reply, ApiError> {
+/// `/__test__/clock`: read (GET, `?uid=` for one user's time) or move (POST) the test clock.
+/// Exists only with `--test-clock` and answers only loopback peers; everyone else gets the
+/// plain 404.
+async fn admin_clock(
+    st: &AppState,
+    peer: Option<SocketAddr>,
+    method: &Method,
+    query: Option<&str>,
+    body: Body,
+) -> Result<Reply, ApiError> {
     if !st.clock.is_adjustable() || !peer.is_some_and(|p| p.ip().is_loopback()) {
         return Err(ApiError::not_found());
     }
+    let mut uid: Option<i64> = match Params::parse(query).get("uid") {
+        Some(v) => Some(v.parse().map_err(|_| ApiError::bad_request(code::GENERIC))?),
+        None => None,
+    };
     if *method == Method::POST {
         let bytes = h::read_body(&HeaderMap::new(), body, 4096).await?;
         let change: ClockChange =
             serde_json::from_slice(&bytes).map_err(|_| ApiError::bad_request(code::INVALID_JSON))?;
-        let moved = match (change.advance_ms, change.set_ms) {
-            (Some(ms), None) => st.clock.advance(ms),
-            (None, Some(at)) => st.clock.set(Ts::from_millis(at)),
+        uid = change.uid.or(uid);
+        let moved = match (change.advance_ms, change.set_ms, uid) {
+            (Some(ms), None, Some(u)) => st.clock.advance_user(u, ms),
+            (Some(ms), None, None) => st.clock.advance(ms),
+            (None, Some(at), None) => st.clock.set(Ts::from_millis(at)),
             _ => return Err(ApiError::bad_request(code::GENERIC)),
         };
         moved.map_err(|_| ApiError::bad_request(code::GENERIC))?;
     } else if *method != Method::GET {
         return Err(ApiError::MethodNotAllowed);
     }
-    let now = st.clock.now();
+    let now = uid.map_or_else(|| st.clock.now(), |u| st.clock.now_for(u));
     Ok(Reply::json(&json!({ "now": now.to_string(), "now_ms": now.millis() })))
 }
 
