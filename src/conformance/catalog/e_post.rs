@@ -1,10 +1,827 @@
 //! SPEC area E: POST semantics (not batched).
+//!
+//! Also home of the small step helpers that area F shares (reading a collection back, the
+//! `modified` of a write answer, payloads of an exact byte size).
 
-use crate::conformance::Case;
+use std::collections::{BTreeMap, BTreeSet};
+
+use rand::RngExt;
+use rand::rngs::StdRng;
+use serde_json::{Value, json};
+
+use crate::client::{SyncRequest, SyncUser};
+use crate::conformance::{Case, CaseResult, Ctx, Failure, Limits, Resp, Stamp};
+use crate::{ensure, ensure_eq};
 
 /// Clauses of area E that no case checks over HTTP, with the reason.
 pub const UNCHECKED: &[(&str, &str)] = &[];
 
+// ---- steps shared with area F -----------------------------------------------------------------
+
+/// How often a TTL scenario is tried afresh when the server's time ran past its TTLs between two
+/// steps (slow answers on a real clock, or a test clock that something else moves), so that the
+/// outcome is open rather than wrong.
+pub(super) const CLOCK_ATTEMPTS: usize = 5;
+
+/// The server's time when it answered (`X-Weave-Timestamp`, D-01); a read saw the data no later
+/// than this.
+pub(super) fn server_now(resp: &Resp) -> Result<Stamp, Failure> {
+    resp.stamp("x-weave-timestamp")
+}
+
+pub(super) fn time_ran_past_ttls(what: &str) -> Failure {
+    Failure::new(format!(
+        "{what}: on each of {CLOCK_ATTEMPTS} attempts the server's time ran past the TTLs between two steps, \
+         so the expiry could not be checked (slow answers, or something else moving the server's clock)"
+    ))
+}
+
+/// The records of `coll` by id, read with `full`.
+pub(super) async fn records(cx: &mut Ctx, coll: &str) -> Result<BTreeMap<String, Value>, Failure> {
+    Ok(records_at(cx, coll).await?.0)
+}
+
+/// The records of `coll` by id, and the server time of the answer.
+pub(super) async fn records_at(cx: &mut Ctx, coll: &str) -> Result<(BTreeMap<String, Value>, Stamp), Failure> {
+    let resp = cx.get(&format!("storage/{coll}?full=1")).await?;
+    let listing = resp.status(200)?.json()?;
+    let now = server_now(&resp)?;
+    let items = listing.as_array().ok_or_else(|| Failure::mismatch("full listing", "a JSON list", &listing))?;
+    let mut out = BTreeMap::new();
+    for item in items {
+        let id = item["id"].as_str().ok_or_else(|| Failure::mismatch("a listed record's id", "a string", item))?;
+        out.insert(id.to_owned(), item.clone());
+    }
+    Ok((out, now))
+}
+
+/// The ids listed in `coll`, sorted.
+pub(super) async fn ids(cx: &mut Ctx, coll: &str) -> Result<Vec<String>, Failure> {
+    let listing = cx.get(&format!("storage/{coll}")).await?.status(200)?.json()?;
+    let items = listing.as_array().ok_or_else(|| Failure::mismatch("id listing", "a JSON list", &listing))?;
+    let mut out = items
+        .iter()
+        .map(|v| v.as_str().map(str::to_owned).ok_or_else(|| Failure::mismatch("a listed id", "a string", v)))
+        .collect::<Result<Vec<_>, _>>()?;
+    out.sort();
+    Ok(out)
+}
+
+/// `ids` as owned strings, for comparisons.
+pub(super) fn names(ids: &[&str]) -> Vec<String> {
+    let mut out: Vec<String> = ids.iter().map(|s| (*s).to_owned()).collect();
+    out.sort();
+    out
+}
+
+/// info/collections: the map and the storage ts.
+pub(super) async fn info(cx: &mut Ctx) -> Result<(Value, Stamp), Failure> {
+    let resp = cx.get("info/collections").await?;
+    let map = resp.status(200)?.json()?;
+    Ok((map, resp.stamp("x-last-modified")?))
+}
+
+/// The `modified` of a 200 write answer, which must also be its `X-Last-Modified` (D-02).
+pub(super) fn written_at(resp: &Resp) -> Result<Stamp, Failure> {
+    let body = resp.status(200)?.json()?;
+    let t = Stamp::from_json(&body["modified"])?;
+    ensure_eq!(t, resp.stamp("x-last-modified")?, "the answer's modified and X-Last-Modified");
+    Ok(t)
+}
+
+/// A record's `modified`.
+pub(super) fn modified_of(records: &BTreeMap<String, Value>, id: &str) -> Result<Stamp, Failure> {
+    let rec = records.get(id).ok_or_else(|| Failure::new(format!("record {id:?} is missing")))?;
+    Stamp::from_json(&rec["modified"])
+}
+
+/// A record's payload.
+pub(super) fn payload_of(records: &BTreeMap<String, Value>, id: &str) -> Result<String, Failure> {
+    let rec = records.get(id).ok_or_else(|| Failure::new(format!("record {id:?} is missing")))?;
+    rec["payload"].as_str().map(str::to_owned).ok_or_else(|| Failure::mismatch(format!("payload of {id:?}"), "a string", rec))
+}
+
+/// The ids in an answer's `success` list.
+pub(super) fn success_of(answer: &Value) -> Result<BTreeSet<String>, Failure> {
+    let list = answer["success"].as_array().ok_or_else(|| Failure::mismatch("success", "a JSON list", answer))?;
+    list.iter()
+        .map(|v| v.as_str().map(str::to_owned).ok_or_else(|| Failure::mismatch("an id in success", "a string", v)))
+        .collect()
+}
+
+/// The ids in an answer's `failed` map.
+pub(super) fn failed_of(answer: &Value) -> Result<BTreeSet<String>, Failure> {
+    let map = answer["failed"].as_object().ok_or_else(|| Failure::mismatch("failed", "a JSON object", answer))?;
+    Ok(map.keys().cloned().collect())
+}
+
+pub(super) fn set(ids: &[&str]) -> BTreeSet<String> {
+    ids.iter().map(|s| (*s).to_owned()).collect()
+}
+
+/// Exactly `bytes` UTF-8 bytes, mostly two-byte characters, so that a server counting characters
+/// instead of bytes sees about half the size.
+pub(super) fn sized_payload(bytes: usize) -> String {
+    let mut s = "é".repeat(bytes / 2);
+    if bytes % 2 == 1 {
+        s.push('x');
+    }
+    s
+}
+
+/// Each posted id appears in at most one list, every listed id was posted, and what is stored is
+/// exactly the `success` list (an id in neither list counts as failed).
+async fn check_partition(cx: &mut Ctx, coll: &str, posted: &[String], answer: &Value) -> CaseResult {
+    let success = success_of(answer)?;
+    let failed = failed_of(answer)?;
+    let both: Vec<&String> = success.intersection(&failed).collect();
+    ensure!(both.is_empty(), "ids both in success and in failed: {both:?}");
+    let posted: BTreeSet<String> = posted.iter().cloned().collect();
+    let stray: Vec<&String> = success.union(&failed).filter(|id| !posted.contains(*id)).collect();
+    ensure!(stray.is_empty(), "the answer lists ids that were never posted: {stray:?}");
+    let stored: BTreeSet<String> = ids(cx, coll).await?.into_iter().collect();
+    ensure_eq!(success, stored, "records stored in {coll} are exactly those in success");
+    Ok(())
+}
+
+fn numbered(n: usize, payload: &str) -> (Vec<String>, Value) {
+    let ids: Vec<String> = (0..n).map(|i| format!("{i:04}")).collect();
+    let body = ids.iter().map(|id| json!({ "id": id, "payload": payload })).collect();
+    (ids, Value::Array(body))
+}
+
+/// Status must be 400 with `code`, where `code` 6 may be 8 under syncstorage-rs (J-01).
+pub(super) fn bad_request(cx: &mut Ctx, resp: &Resp, code: u32, what: &str) -> CaseResult {
+    let rule = resp.error(400, code).map(|_| ()).map_err(|f| Failure { message: format!("{what}: {}", f.message), ..f });
+    if code == 6 {
+        cx.rule_or_compat(rule, || resp.error(400, 8).map(|_| ()), "unparseable JSON gives code 8, not 6 (J-01)")
+    } else {
+        rule
+    }
+}
+
+/// 2 s in hundredths, the short ttl of the E-04 scenarios, and their long one.
+const SHORT_TTL_CS: i64 = 200;
+const LONG_TTL_CS: i64 = 1000;
+
+/// E-04 by POST; `Ok(false)` when the server clock jumped so far that the outcome is open.
+async fn ttl_only_by_post(cx: &mut Ctx, coll: &str) -> Result<bool, Failure> {
+    let path = format!("storage/{coll}");
+    let first: Vec<Value> = (0..5).map(|i| json!({ "id": format!("r{i}"), "payload": "x", "ttl": 2 })).collect();
+    let t1 = written_at(&cx.post(&path, Value::Array(first)).await?)?;
+    let resp = cx
+        .post(
+            &path,
+            json!([
+                { "id": "r2", "ttl": 10, "sortindex": null },
+                { "id": "r3", "ttl": 10, "payload": "xx" },
+                { "id": "r4", "ttl": 10 },
+                { "id": "r5", "ttl": 10 },
+                { "id": "r6", "ttl": 10 },
+            ]),
+        )
+        .await?;
+    let t2 = written_at(&resp)?;
+    if t2 >= t1.plus_cs(SHORT_TTL_CS) {
+        return Ok(false);
+    }
+    ensure_eq!(5, success_of(&resp.json()?)?.len(), "all five updates succeed");
+    let (stored, now) = records_at(cx, coll).await?;
+    if now >= t2.plus_cs(LONG_TTL_CS) {
+        return Ok(false);
+    }
+    ensure_eq!(t1, modified_of(&stored, "r4")?, "r4 (ttl only) keeps its modified");
+    ensure_eq!(t2, modified_of(&stored, "r2")?, "r2 (explicit null sortindex) takes T");
+    for id in ["r3", "r5", "r6"] {
+        ensure_eq!(t2, modified_of(&stored, id)?, "{id} takes T");
+    }
+    ensure_eq!("x", payload_of(&stored, "r4")?, "r4 keeps its payload");
+    ensure_eq!("xx", payload_of(&stored, "r3")?, "r3 gets the new payload");
+    ensure_eq!("", payload_of(&stored, "r5")?, "r5 is new with the default payload");
+    cx.pass_time(std::time::Duration::from_millis(2200)).await?;
+    let (stored, now) = records_at(cx, coll).await?;
+    if now >= t2.plus_cs(LONG_TTL_CS) {
+        return Ok(false);
+    }
+    ensure_eq!(
+        names(&["r2", "r3", "r4", "r5", "r6"]),
+        stored.keys().cloned().collect::<Vec<_>>(),
+        "r0 and r1 expired, the others got ttl 10"
+    );
+    ensure_eq!(t1, modified_of(&stored, "r4")?, "r4 still carries its first ts");
+    Ok(true)
+}
+
+/// E-04 by PUT; `Ok(false)` when the server clock jumped so far that the outcome is open.
+async fn ttl_only_by_put(cx: &mut Ctx, coll: &str) -> Result<bool, Failure> {
+    let put = async |cx: &mut Ctx, id: &str, body: Value| -> Result<Stamp, Failure> {
+        cx.send(SyncRequest::put(format!("storage/{coll}/{id}")).json(&body)).await?.status(200)?.stamp("x-last-modified")
+    };
+    let t1 = put(cx, "TEST1", json!({ "payload": "x", "ttl": 2 })).await?;
+    let t2 = put(cx, "TEST2", json!({ "payload": "x", "ttl": 2 })).await?;
+    ensure!(t2 > t1, "each PUT gets a new T ({t2} after {t1})");
+    let t3 = put(cx, "TEST2", json!({ "ttl": 10 })).await?;
+    let t4 = put(cx, "TEST3", json!({ "ttl": 10 })).await?;
+    let t5 = put(cx, "TEST1", json!({ "sortindex": 3 })).await?;
+    if t3 >= t2.plus_cs(SHORT_TTL_CS) || t5 >= t1.plus_cs(SHORT_TTL_CS) {
+        return Ok(false);
+    }
+    let (stored, now) = records_at(cx, coll).await?;
+    if now >= t1.plus_cs(SHORT_TTL_CS) {
+        return Ok(false);
+    }
+    ensure_eq!(t2, modified_of(&stored, "TEST2")?, "TEST2 (ttl only) keeps its modified");
+    ensure_eq!(t4, modified_of(&stored, "TEST3")?, "TEST3 is created at its T");
+    ensure_eq!(t5, modified_of(&stored, "TEST1")?, "TEST1 (sortindex) takes T");
+    cx.pass_time(std::time::Duration::from_millis(2200)).await?;
+    let (stored, now) = records_at(cx, coll).await?;
+    if now >= t3.plus_cs(LONG_TTL_CS) {
+        return Ok(false);
+    }
+    ensure_eq!(names(&["TEST2", "TEST3"]), stored.keys().cloned().collect::<Vec<_>>(), "TEST1 kept ttl 2, the others got 10");
+    ensure_eq!("x", payload_of(&stored, "TEST2")?, "TEST2 keeps its payload");
+    ensure_eq!("", payload_of(&stored, "TEST3")?, "TEST3 has the default payload");
+    ensure_eq!(t2, modified_of(&stored, "TEST2")?, "TEST2 still carries its first ts");
+    Ok(true)
+}
+
+// ---- E-11 corpus ------------------------------------------------------------------------------
+
+/// One payload of the E-11 corpus; `nul` marks U+0000, which a server may refuse per record.
+struct Sample {
+    label: String,
+    text: String,
+    nul: bool,
+}
+
+/// A random string mixing ASCII, escaped controls, Latin-1, other BMP (no surrogates) and
+/// astral characters.
+fn random_text(rng: &mut StdRng) -> String {
+    let len = rng.random_range(1..120usize);
+    let mut s = String::new();
+    while s.chars().count() < len {
+        let cp: u32 = match rng.random_range(0..6u8) {
+            0 | 1 => rng.random_range(0x20..0x7f),
+            2 => rng.random_range(0x01..0x20),
+            3 => rng.random_range(0x80..0x800),
+            4 => rng.random_range(0x800..0xd800),
+            _ => rng.random_range(0x1_0000..0x11_0000),
+        };
+        if let Some(c) = char::from_u32(cp) {
+            s.push(c);
+        }
+    }
+    s
+}
+
+/// Longest prefix of `s` with at most `max` bytes, cut at a character boundary.
+fn cut(s: &str, max: usize) -> String {
+    let mut end = s.len().min(max);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s[..end].to_owned()
+}
+
+fn corpus(rng: &mut StdRng, limits: &Limits) -> Vec<Sample> {
+    let fixed: &[(&str, &str)] = &[
+        ("empty", ""),
+        ("ascii", "hello, world"),
+        ("latin", "héllo wörld ñ ç ß Å"),
+        ("cjk", "日本語のテキスト 中文 한국어"),
+        ("rtl", "مرحبا بالعالم שלום"),
+        ("combining", "e\u{301} a\u{308} \u{20dd}"),
+        ("tab-newline-cr", "line1\nline2\r\nline3\ttab"),
+        ("backspace-formfeed", "\u{8}\u{c}"),
+        ("del-and-c1", "\u{7f}\u{80}\u{9f}"),
+        ("emoji", "😀🎉🚀"),
+        ("zwj-sequences", "👩\u{200d}👩\u{200d}👧\u{200d}👦 🏳\u{fe0f}\u{200d}🌈"),
+        ("flags", "🇫🇷🇯🇵"),
+        ("astral", "𝄞 𠀀 𝔘𝔫𝔦𝔠𝔬𝔡𝔢 \u{10fffd}"),
+        ("quotes", "\"double\" 'single' `back`"),
+        ("backslashes", "\\ \\\\ \\n \\u0041 \\\" \\u00"),
+        ("escape-lookalikes", "\\ud83d\\ude00 \\x00 \\0"),
+        ("line-separators", "\u{2028}\u{2029}"),
+        ("bom-zero-width", "\u{feff}x\u{200b}y"),
+        ("noncharacters", "\u{fffd}\u{fffe}\u{ffff}"),
+        ("markup", "</script><!-- &amp; <b>"),
+        ("percent-and-query", "%00%zz%%+&=?#"),
+        ("surrounding-spaces", "   padded   "),
+        ("json-in-a-string", r#"{"ciphertext": "IDontKnowWhatImDoing", "IV": "AQIDBAUGBwgJCgsMDQ4PEA==", "hmac": "00ff"}"#),
+    ];
+    let mut out: Vec<Sample> =
+        fixed.iter().map(|(l, t)| Sample { label: (*l).to_owned(), text: (*t).to_owned(), nul: false }).collect();
+    let controls: String = (1u32..0x20).filter_map(char::from_u32).collect();
+    out.push(Sample { label: "all-c0-controls".into(), text: controls.clone(), nul: false });
+    // Long strings stay well inside every per-request limit of the target.
+    let cap = (32 * 1024)
+        .min(limits.max_record_payload_bytes as usize)
+        .min(limits.max_post_bytes as usize / 2)
+        .min(limits.max_request_bytes as usize / 8)
+        .min(limits.max_total_bytes as usize / 8);
+    let alphabet: String = ('a'..='z').collect();
+    out.push(Sample { label: "long-ascii".into(), text: cut(&alphabet.repeat(cap / 26 + 1), cap), nul: false });
+    out.push(Sample { label: "long-multibyte".into(), text: cut(&"aé日😀".repeat(cap / 10 + 1), cap), nul: false });
+    let escapes = format!("{controls}\"\\");
+    out.push(Sample { label: "long-escapes".into(), text: cut(&escapes.repeat(cap / 8 / escapes.len() + 1), cap / 8), nul: false });
+    for i in 0..4 {
+        out.push(Sample { label: format!("random-{i}"), text: random_text(rng), nul: false });
+    }
+    out.push(Sample { label: "nul".into(), text: "a\u{0}b".into(), nul: true });
+    out
+}
+
+/// Splits `records` into POST bodies within the target's per-request limits.
+fn post_bodies(records: &[Value], limits: &Limits) -> Vec<Vec<Value>> {
+    let (mut bodies, mut current, mut bytes, mut wire) = (Vec::new(), Vec::<Value>::new(), 0u64, 2u64);
+    for rec in records {
+        let size = rec["payload"].as_str().map_or(0, |p| p.len() as u64);
+        let rec_wire = serde_json::to_string(rec).map_or(0, |s| s.len() as u64) + 1;
+        if !current.is_empty()
+            && (current.len() as u64 >= limits.max_post_records
+                || bytes + size > limits.max_post_bytes
+                || wire + rec_wire > limits.max_request_bytes)
+        {
+            bodies.push(std::mem::take(&mut current));
+            bytes = 0;
+            wire = 2;
+        }
+        bytes += size;
+        wire += rec_wire;
+        current.push(rec.clone());
+    }
+    if !current.is_empty() {
+        bodies.push(current);
+    }
+    bodies
+}
+
+/// Compares the corpus payloads `user` holds in `coll` (ids `p00`…, those whose index `mine`
+/// selects); a NUL sample that the server refused (`refused`) must be absent.
+async fn check_corpus(
+    cx: &mut Ctx,
+    user: &SyncUser,
+    coll: &str,
+    samples: &[Sample],
+    mine: impl Fn(usize) -> bool,
+    refused: &BTreeSet<String>,
+    how: &str,
+) -> CaseResult {
+    let listing = cx.send_as(user, SyncRequest::get(format!("storage/{coll}?full=1"))).await?.status(200)?.json()?;
+    let stored: BTreeMap<String, Value> = listing
+        .as_array()
+        .ok_or_else(|| Failure::mismatch("full listing", "a JSON list", &listing))?
+        .iter()
+        .filter_map(|r| Some((r["id"].as_str()?.to_owned(), r.clone())))
+        .collect();
+    for (i, s) in samples.iter().enumerate().filter(|(i, _)| mine(*i)) {
+        let id = format!("p{i:02}");
+        if refused.contains(&id) {
+            ensure!(s.nul, "{how}: sample {} was refused, but only U+0000 may be", s.label);
+            ensure!(!stored.contains_key(&id), "{how}: the refused sample {} was stored anyway", s.label);
+            continue;
+        }
+        let got = stored.get(&id).and_then(|r| r["payload"].as_str());
+        ensure_eq!(Some(s.text.as_str()), got, "{how}: payload {} ({id}) reads back exactly", s.label);
+    }
+    Ok(())
+}
+
+fn corpus_records(samples: &[Sample]) -> Vec<Value> {
+    samples.iter().enumerate().map(|(i, s)| json!({ "id": format!("p{i:02}"), "payload": s.text })).collect()
+}
+
+// ---- the cases --------------------------------------------------------------------------------
+
 pub fn cases() -> Vec<Case> {
-    vec![]
+    vec![
+        Case::new("E-01", "a POST answers modified, success and failed, with its T as X-Last-Modified", |mut cx| {
+            Box::pin(async move {
+                let posted = names(&["a", "b", "c", "d"]);
+                let resp = cx
+                    .post(
+                        "storage/e01",
+                        json!([
+                            { "id": "a", "payload": "x" },
+                            { "id": "b", "payload": "y", "sortindex": 2 },
+                            { "id": "c", "payload": "z", "sortindex": "FAIL" },
+                            { "id": "d", "payload": "w", "ttl": -1 },
+                        ]),
+                    )
+                    .await?;
+                let t = written_at(&resp)?;
+                let answer = resp.json()?;
+                ensure!(answer["failed"].is_object(), "failed must be an object of id: reason, got {answer}");
+                ensure_eq!(set(&["a", "b"]), success_of(&answer)?, "the valid records succeed");
+                ensure!(!failed_of(&answer)?.is_empty(), "the invalid records are reported in failed: {answer}");
+                check_partition(&mut cx, "e01", &posted, &answer).await?;
+                let stored = records(&mut cx, "e01").await?;
+                ensure_eq!(t, modified_of(&stored, "a")?, "a carries the answer's modified");
+                Ok(())
+            })
+        })
+        .upstream(&["test_set_collection"]),
+        Case::new("E-01", "past the record limit every posted id is still in at most one list", |mut cx| {
+            Box::pin(async move {
+                let n = cx.limits().max_post_records as usize + 5;
+                let (posted, body) = numbered(n, "X");
+                let resp = cx.post("storage/e01over", body).await?;
+                written_at(&resp)?;
+                let answer = resp.json()?;
+                check_partition(&mut cx, "e01over", &posted, &answer).await?;
+                ensure_eq!(n, success_of(&answer)?.len() + failed_of(&answer)?.len(), "ids accounted for in success and failed");
+                Ok(())
+            })
+        })
+        .upstream(&["test_multi_item_post_limits"]),
+        Case::new("E-02", "records in success read back at once; failed ones change nothing", |mut cx| {
+            Box::pin(async move {
+                let pld = "*".repeat(500);
+                let resp = cx
+                    .post("storage/e02", json!([{ "id": "12", "payload": pld }, { "id": "13", "payload": pld }]))
+                    .await?;
+                ensure_eq!(set(&["12", "13"]), success_of(&resp.status(200)?.json()?)?, "both records succeed");
+                let stored = records(&mut cx, "e02").await?;
+                ensure_eq!(pld, payload_of(&stored, "12")?, "payload of 12");
+                ensure_eq!(pld, payload_of(&stored, "13")?, "payload of 13");
+
+                let resp = cx
+                    .post("storage/e02", json!([{ "id": "13", "payload": "XyX" }, { "id": "14", "payload": pld }]))
+                    .await?;
+                ensure_eq!(set(&["13", "14"]), success_of(&resp.status(200)?.json()?)?, "update and create succeed");
+                let stored = records(&mut cx, "e02").await?;
+                ensure_eq!("XyX", payload_of(&stored, "13")?, "13 is updated");
+                ensure_eq!(pld, payload_of(&stored, "14")?, "14 is created");
+                let m13 = modified_of(&stored, "13")?;
+
+                let resp = cx
+                    .post(
+                        "storage/e02",
+                        json!([
+                            { "id": "one", "payload": pld },
+                            { "id": "two", "payload": pld, "sortindex": "FAIL" },
+                            { "id": "13", "payload": "changed", "sortindex": "bad" },
+                        ]),
+                    )
+                    .await?;
+                let answer = resp.status(200)?.json()?;
+                ensure_eq!(set(&["one"]), success_of(&answer)?, "only the valid record succeeds");
+                cx.get("storage/e02/two").await?.error(404, 0)?;
+                let stored = records(&mut cx, "e02").await?;
+                ensure_eq!(pld, payload_of(&stored, "one")?, "one is stored");
+                ensure_eq!("XyX", payload_of(&stored, "13")?, "a failed update leaves 13's payload");
+                ensure_eq!(m13, modified_of(&stored, "13")?, "a failed update leaves 13's modified");
+
+                let resp = cx
+                    .post("storage/e02", json!([{ "id": "01", "payload": "GOOD" }, { "id": "02", "invalid": "ya" }]))
+                    .await?;
+                let answer = resp.status(200)?.json()?;
+                ensure_eq!(set(&["01"]), success_of(&answer)?, "the good record succeeds");
+                ensure!(!success_of(&answer)?.contains("02"), "the record with an unknown field fails");
+                let stored = records(&mut cx, "e02").await?;
+                ensure_eq!("GOOD", payload_of(&stored, "01")?, "01 is stored");
+                ensure!(!stored.contains_key("02"), "02 must not be stored");
+                Ok(())
+            })
+        })
+        .upstream(&["test_set_collection", "test_handling_of_invalid_json_in_bso_uploads"]),
+        Case::new("E-03", "each record a POST creates or changes carries the answer's modified", |mut cx| {
+            Box::pin(async move {
+                let resp = cx
+                    .post(
+                        "storage/e03",
+                        json!([
+                            { "id": "a", "payload": "1" },
+                            { "id": "b", "payload": "2" },
+                            { "id": "c", "payload": "3" },
+                        ]),
+                    )
+                    .await?;
+                let t1 = written_at(&resp)?;
+                let stored = records(&mut cx, "e03").await?;
+                for id in ["a", "b", "c"] {
+                    ensure_eq!(t1, modified_of(&stored, id)?, "{id} created at the first T");
+                }
+                let resp = cx
+                    .post(
+                        "storage/e03",
+                        json!([
+                            { "id": "a", "payload": "1b" },
+                            { "id": "b", "sortindex": 9 },
+                            { "id": "d", "payload": "4" },
+                        ]),
+                    )
+                    .await?;
+                let t2 = written_at(&resp)?;
+                ensure!(t2 > t1, "the second POST gets a later T ({t2} after {t1})");
+                let stored = records(&mut cx, "e03").await?;
+                for id in ["a", "b", "d"] {
+                    ensure_eq!(t2, modified_of(&stored, id)?, "{id} written by the second POST");
+                }
+                ensure_eq!(t1, modified_of(&stored, "c")?, "c, not in the second POST, keeps its ts");
+                let (map, storage_ts) = info(&mut cx).await?;
+                ensure_eq!(t2, Stamp::from_json(&map["e03"])?, "info/collections shows the second T");
+                ensure_eq!(t2, storage_ts, "the storage ts is the second T");
+                Ok(())
+            })
+        })
+        .upstream(&["test_bulk_update_of_ttls_without_sending_data"]),
+        Case::new("E-04", "a POST giving only a ttl keeps the record's modified", |mut cx| {
+            Box::pin(async move {
+                for attempt in 0..CLOCK_ATTEMPTS {
+                    if ttl_only_by_post(&mut cx, &format!("e04post{attempt}")).await? {
+                        return Ok(());
+                    }
+                }
+                Err(time_ran_past_ttls("E-04 by POST"))
+            })
+        })
+        .upstream(&["test_bulk_update_of_ttls_without_sending_data"]),
+        Case::new("E-04", "a PUT giving only a ttl keeps the record's modified", |mut cx| {
+            Box::pin(async move {
+                for attempt in 0..CLOCK_ATTEMPTS {
+                    if ttl_only_by_put(&mut cx, &format!("e04put{attempt}")).await? {
+                        return Ok(());
+                    }
+                }
+                Err(time_ran_past_ttls("E-04 by PUT"))
+            })
+        })
+        .upstream(&["test_update_of_ttl_without_sending_data"]),
+        Case::new("E-05", "valid records past max_post_records are the last ones and fail with retry bso", |mut cx| {
+            Box::pin(async move {
+                let n = cx.limits().max_post_records as usize;
+                let (posted, body) = numbered(n, "X");
+                let answer = cx.post("storage/e05at", body).await?.status(200)?.json()?;
+                ensure_eq!(posted.iter().cloned().collect::<BTreeSet<_>>(), success_of(&answer)?, "exactly max_post_records all succeed");
+                ensure!(failed_of(&answer)?.is_empty(), "nothing fails at the limit: {answer}");
+
+                let (posted, body) = numbered(n + 5, "X");
+                let answer = cx.post("storage/e05over", body).await?.status(200)?.json()?;
+                ensure_eq!(posted[..n].iter().cloned().collect::<BTreeSet<_>>(), success_of(&answer)?, "the first max_post_records succeed");
+                ensure_eq!(posted[n..].iter().cloned().collect::<BTreeSet<_>>(), failed_of(&answer)?, "the last five fail");
+                for id in &posted[n..] {
+                    ensure_eq!(json!("retry bso"), answer["failed"][id], "reason for {id}");
+                }
+                ensure_eq!(posted[..n].to_vec(), ids(&mut cx, "e05over").await?, "only the first max_post_records are stored");
+                Ok(())
+            })
+        })
+        .upstream(&["test_multi_item_post_limits"]),
+        Case::new("E-06", "payload bytes add up in request order to exactly max_post_bytes; overflowing records fail alone", |mut cx| {
+            Box::pin(async move {
+                let limits = cx.limits().clone();
+                let budget = limits.max_post_bytes as usize;
+                let per_record = (limits.max_record_payload_bytes as usize).min(budget);
+                // Filler records bring the sum to budget - 10; then 11 bytes overflow, 10 fit
+                // exactly, 1 overflows, and an empty payload still fits.
+                let mut body = Vec::new();
+                let mut left = budget.saturating_sub(10);
+                let mut fill = Vec::new();
+                while left > 0 {
+                    let size = left.min(per_record);
+                    let id = format!("fill{}", fill.len());
+                    body.push(json!({ "id": id, "payload": sized_payload(size) }));
+                    fill.push(id);
+                    left -= size;
+                }
+                body.push(json!({ "id": "over11", "payload": sized_payload(11) }));
+                body.push(json!({ "id": "exact10", "payload": sized_payload(10) }));
+                body.push(json!({ "id": "over1", "payload": "z" }));
+                body.push(json!({ "id": "empty", "payload": "" }));
+                ensure!(
+                    fill.len() + 4 <= limits.max_post_records as usize,
+                    "the target's max_post_records ({}) is too small for this check",
+                    limits.max_post_records
+                );
+                let answer = cx.post("storage/e06", Value::Array(body)).await?.status(200)?.json()?;
+                let mut expect: BTreeSet<String> = fill.iter().cloned().collect();
+                expect.extend(set(&["exact10", "empty"]));
+                ensure_eq!(expect, success_of(&answer)?, "records within the running sum succeed");
+                ensure_eq!(set(&["over1", "over11"]), failed_of(&answer)?, "records that would pass the sum fail");
+                ensure_eq!(json!("retry bytes"), answer["failed"]["over11"], "reason for over11");
+                ensure_eq!(json!("retry bytes"), answer["failed"]["over1"], "reason for over1");
+                let stored: BTreeSet<String> = ids(&mut cx, "e06").await?.into_iter().collect();
+                ensure_eq!(expect, stored, "stored records");
+                Ok(())
+            })
+        })
+        .upstream(&["test_multi_item_post_limits", "test_batch_size_limits"]),
+        Case::new("E-07", "a record over max_record_payload_bytes fails with retry bytes and counts for nothing", |mut cx| {
+            Box::pin(async move {
+                let limits = cx.limits().clone();
+                let over = limits.max_record_payload_bytes as usize + 1;
+                // `after` is as big as the request allows without reaching max_post_bytes, so
+                // that adding the oversized record to the running sum would make it fail.
+                let room = (limits.max_request_bytes as usize).saturating_sub(over + 200);
+                let after = room.min(limits.max_post_bytes as usize - 1);
+                ensure!(
+                    after >= 1,
+                    "max_request_bytes ({}) cannot hold one record over max_record_payload_bytes ({}) and another",
+                    limits.max_request_bytes,
+                    limits.max_record_payload_bytes
+                );
+                let body = json!([
+                    { "id": "before", "payload": "b" },
+                    { "id": "huge", "payload": sized_payload(over) },
+                    { "id": "after", "payload": sized_payload(after) },
+                ]);
+                let answer = cx.post("storage/e07", body).await?.status(200)?.json()?;
+                ensure_eq!(set(&["after", "before"]), success_of(&answer)?, "the small records on both sides succeed");
+                ensure_eq!(set(&["huge"]), failed_of(&answer)?, "the oversized record fails");
+                ensure_eq!(json!("retry bytes"), answer["failed"]["huge"], "reason for huge");
+                ensure_eq!(names(&["after", "before"]), ids(&mut cx, "e07").await?, "stored records");
+                Ok(())
+            })
+        }),
+        Case::new("E-08", "a chunked body one byte over max_request_bytes is refused; at the limit it is read", |mut cx| {
+            Box::pin(async move {
+                let limit = cx.limits().max_request_bytes as usize;
+                let padded = |id: &str, len: usize| {
+                    let mut body = serde_json::to_vec(&json!([{ "id": id, "payload": "x" }])).unwrap_or_default();
+                    body.resize(len, b' ');
+                    body
+                };
+                let over = SyncRequest::post("storage/e08")
+                    .header("Content-Type", "application/json")
+                    .chunked(padded("over", limit + 1));
+                let resp = cx.send(over).await?;
+                ensure!(
+                    resp.code() == 413 || resp.code() == 400,
+                    "a chunked body of max_request_bytes + 1 gets 413 (or 400), got {} {}",
+                    resp.code(),
+                    resp.text().chars().take(100).collect::<String>()
+                );
+                ensure_eq!(Vec::<String>::new(), ids(&mut cx, "e08").await?, "nothing is stored from the refused body");
+                let (map, _) = info(&mut cx).await?;
+                ensure!(map.get("e08").is_none(), "the refused body creates no collection: {map}");
+                let at = SyncRequest::post("storage/e08").header("Content-Type", "application/json").chunked(padded("at", limit));
+                let answer = cx.send(at).await?.status(200)?.json()?;
+                ensure_eq!(set(&["at"]), success_of(&answer)?, "a chunked body of exactly max_request_bytes is read");
+                ensure_eq!(names(&["at"]), ids(&mut cx, "e08").await?, "stored records");
+                Ok(())
+            })
+        }),
+        Case::new("E-09", "writes that store nothing create no collection and move no ts", |mut cx| {
+            Box::pin(async move {
+                let t0 = cx.put("storage/e09base/r", json!({ "payload": "x" })).await?.status(200)?.stamp("x-last-modified")?;
+                cx.post("storage/e09empty", json!([])).await?.status(200)?;
+                let answer = cx.post("storage/e09failed", json!([{ "id": "a", "payload": "x", "ttl": -1 }])).await?.status(200)?.json()?;
+                ensure!(success_of(&answer)?.is_empty(), "the invalid record fails: {answer}");
+                cx.delete("storage/e09del?ids=x").await?.success()?;
+                let (map, storage_ts) = info(&mut cx).await?;
+                ensure_eq!(json!({ "e09base": map["e09base"].clone() }), map, "only e09base is listed");
+                ensure_eq!(t0, storage_ts, "the storage ts is still the PUT's");
+                for coll in ["e09empty", "e09failed", "e09del"] {
+                    let resp = cx.get(&format!("storage/{coll}")).await?;
+                    ensure_eq!(json!([]), resp.status(200)?.json()?, "{coll} lists nothing");
+                    ensure_eq!(Some("0.00"), resp.header("x-last-modified"), "{coll} has no ts");
+                }
+
+                // On an existing collection the same requests are ordinary writes.
+                let t1 = written_at(&cx.post("storage/e09base", json!([])).await?)?;
+                ensure!(t1 > t0, "POST [] to an existing collection is a write with a new T ({t1} after {t0})");
+                let (map, storage_ts) = info(&mut cx).await?;
+                ensure_eq!(t1, Stamp::from_json(&map["e09base"])?, "collection ts after POST []");
+                ensure_eq!(t1, storage_ts, "storage ts after POST []");
+                let t2 = written_at(&cx.post("storage/e09base", json!([{ "id": "a", "payload": "x", "ttl": -1 }])).await?)?;
+                ensure!(t2 > t1, "an all-failed POST to an existing collection is a write ({t2} after {t1})");
+                let resp = cx.delete("storage/e09base?ids=nothere").await?;
+                let t3 = resp.status(200)?.stamp("x-last-modified")?;
+                ensure!(t3 > t2, "DELETE ?ids on an existing collection is a write ({t3} after {t2})");
+                let (map, storage_ts) = info(&mut cx).await?;
+                ensure_eq!(t3, Stamp::from_json(&map["e09base"])?, "collection ts after DELETE ?ids");
+                ensure_eq!(t3, storage_ts, "storage ts after DELETE ?ids");
+                ensure_eq!(names(&["r"]), ids(&mut cx, "e09base").await?, "the record is untouched");
+                Ok(())
+            })
+        }),
+        Case::new("E-10", "a malformed POST body fails whole: 400 and nothing stored", |mut cx| {
+            Box::pin(async move {
+                let t0 = written_at(&cx.post("storage/e10", json!([{ "id": "keep", "payload": "orig" }])).await?)?;
+                let before = records(&mut cx, "e10").await?;
+                let bodies: &[(&str, &str, u32)] = &[
+                    ("a string", r#""notalist""#, 8),
+                    ("a number", "42", 8),
+                    ("an object", r#"{"id":"new","payload":"x"}"#, 8),
+                    ("a non-object element", r#"[{"id":"new","payload":"GOOD"},"BAD"]"#, 8),
+                    ("a null element", r#"[{"id":"new","payload":"GOOD"},null]"#, 8),
+                    ("a missing id", r#"[{"id":"new","payload":"x"},{"payload":"y"}]"#, 8),
+                    ("a numeric id", r#"[{"id":"new","payload":"x"},{"id":5,"payload":"y"}]"#, 8),
+                    ("a null id", r#"[{"id":"new","payload":"x"},{"id":null,"payload":"y"}]"#, 8),
+                    ("a repeated id", r#"[{"id":"new","payload":"x"},{"id":"new","payload":"y"}]"#, 8),
+                    ("a repeated existing id", r#"[{"id":"keep","payload":"a"},{"id":"keep","payload":"b"}]"#, 8),
+                    ("unparseable JSON", r#"[{"id":"new","payload":"x"}"#, 6),
+                ];
+                for (what, body, code) in bodies {
+                    let req = SyncRequest::post("storage/e10").header("Content-Type", "application/json").body(body.as_bytes().to_vec());
+                    let resp = cx.send(req).await?;
+                    bad_request(&mut cx, &resp, *code, &format!("a body with {what}"))?;
+                    ensure_eq!(before, records(&mut cx, "e10").await?, "e10 after a body with {what}");
+                    let (_, storage_ts) = info(&mut cx).await?;
+                    ensure_eq!(t0, storage_ts, "storage ts after a body with {what}");
+                }
+
+                let bad = r#"{"ciphertext": "IDontKnowWhatImDoing", "IV": "AAAAAAAAAAAAAAAAAAAAAA=="}"#;
+                written_at(&cx.post("storage/crypto", json!([{ "id": "keys", "payload": "{\"IV\": \"AQIDBAUGBwgJCgsMDQ4PEA==\"}" }])).await?)?;
+                let crypto = records(&mut cx, "crypto").await?;
+                let (_, storage_ts) = info(&mut cx).await?;
+                let resp = cx
+                    .post("storage/crypto", json!([{ "id": "other", "payload": "fine" }, { "id": "keys", "payload": bad }]))
+                    .await?;
+                resp.error(400, 8)?;
+                ensure_eq!(crypto, records(&mut cx, "crypto").await?, "crypto after the known-bad key bundle");
+                ensure_eq!(storage_ts, info(&mut cx).await?.1, "storage ts after the known-bad key bundle");
+                let answer = cx.post("storage/e10", json!([{ "id": "keys", "payload": bad }])).await?.status(200)?.json()?;
+                ensure_eq!(set(&["keys"]), success_of(&answer)?, "the same payload is fine outside crypto");
+                Ok(())
+            })
+        })
+        .upstream(&["test_handling_of_invalid_json_in_bso_uploads", "test_rejection_of_known_bad_payloads"]),
+        Case::new("E-11", "a varied payload corpus reads back exactly after PUT, POST and batch commit", |mut cx| {
+            Box::pin(async move {
+                let limits = cx.limits().clone();
+                let samples = corpus(cx.rng(), &limits);
+
+                // PUT, one record each, spread over a few users: one user's writes each wait for
+                // a new tick of the 10 ms ts grid (I-04).
+                let users: Vec<SyncUser> = vec![cx.me(), cx.user(), cx.user(), cx.user()];
+                let mut refused = BTreeSet::new();
+                for (i, s) in samples.iter().enumerate() {
+                    let req = SyncRequest::put(format!("storage/e11put/p{i:02}")).json(&json!({ "payload": s.text }));
+                    let resp = cx.send_as(&users[i % users.len()], req).await?;
+                    if s.nul && resp.code() == 400 {
+                        resp.error(400, 8)?;
+                        refused.insert(format!("p{i:02}"));
+                    } else {
+                        resp.status(200).map_err(|f| Failure { message: format!("PUT of {}: {}", s.label, f.message), ..f })?;
+                    }
+                }
+                for (k, user) in users.iter().enumerate() {
+                    check_corpus(&mut cx, user, "e11put", &samples, |i| i % users.len() == k, &refused, "PUT").await?;
+                }
+                let me = cx.me();
+
+                // Plain POSTs.
+                let records_all = corpus_records(&samples);
+                let mut refused = BTreeSet::new();
+                for body in post_bodies(&records_all, &limits) {
+                    let posted: Vec<String> = body.iter().filter_map(|r| r["id"].as_str().map(str::to_owned)).collect();
+                    let answer = cx.post("storage/e11post", Value::Array(body)).await?.status(200)?.json()?;
+                    let failed = failed_of(&answer)?;
+                    let success = success_of(&answer)?;
+                    ensure!(success.is_disjoint(&failed), "ids both in success and failed: {answer}");
+                    refused.extend(posted.into_iter().filter(|id| !success.contains(id)));
+                }
+                check_corpus(&mut cx, &me, "e11post", &samples, |_| true, &refused, "POST").await?;
+
+                // A batch: the first body starts it, the middle ones append, the last commits.
+                let mut bodies = post_bodies(&records_all, &limits);
+                let last = if bodies.len() > 1 { bodies.pop().unwrap_or_default() } else { Vec::new() };
+                let mut refused = BTreeSet::new();
+                let mut batch: Option<String> = None;
+                for body in bodies {
+                    let posted: Vec<String> = body.iter().filter_map(|r| r["id"].as_str().map(str::to_owned)).collect();
+                    let mut req = SyncRequest::post("storage/e11batch");
+                    req = match &batch {
+                        None => req.query("batch", "true"),
+                        Some(id) => req.query("batch", id),
+                    };
+                    let answer = cx.send(req.json(&Value::Array(body))).await?.status(202)?.json()?;
+                    if batch.is_none() {
+                        batch = Some(match &answer["batch"] {
+                            Value::String(s) => s.clone(),
+                            Value::Number(n) => n.to_string(),
+                            other => return Err(Failure::mismatch("batch id", "a string", other)),
+                        });
+                    }
+                    let success = success_of(&answer)?;
+                    refused.extend(posted.into_iter().filter(|id| !success.contains(id)));
+                }
+                let batch = batch.ok_or_else(|| Failure::new("the corpus produced no batch body"))?;
+                let posted: Vec<String> = last.iter().filter_map(|r| r["id"].as_str().map(str::to_owned)).collect();
+                let commit = SyncRequest::post("storage/e11batch").query("batch", &batch).query("commit", "true").json(&Value::Array(last));
+                let answer = cx.send(commit).await?.status(200)?.json()?;
+                let success = success_of(&answer)?;
+                refused.extend(posted.into_iter().filter(|id| !success.contains(id)));
+                check_corpus(&mut cx, &me, "e11batch", &samples, |_| true, &refused, "batch commit").await?;
+
+                // A lone surrogate escape is still a JSON string: stored, or refused per record.
+                let raw = r#"[{"id":"ok","payload":"fine"},{"id":"lone","payload":"x\udc00y"}]"#;
+                let req = SyncRequest::post("storage/e11lone").header("Content-Type", "application/json").body(raw.as_bytes().to_vec());
+                let answer = cx.send(req).await?.status(200)?.json()?;
+                let success = success_of(&answer)?;
+                ensure!(success.contains("ok"), "the record next to a lone surrogate succeeds: {answer}");
+                let stored = records(&mut cx, "e11lone").await?;
+                ensure_eq!(success, stored.keys().cloned().collect::<BTreeSet<_>>(), "records stored beside a lone surrogate");
+                let raw = r#"{"payload":"\ud800"}"#;
+                let req = SyncRequest::put("storage/e11lone/put").header("Content-Type", "application/json").body(raw.as_bytes().to_vec());
+                let resp = cx.send(req).await?;
+                if resp.code() != 200 {
+                    resp.error(400, 8).map_err(|f| Failure { message: format!("PUT of a lone surrogate: {}", f.message), ..f })?;
+                }
+                Ok(())
+            })
+        }),
+    ]
 }
