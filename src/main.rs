@@ -35,10 +35,26 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            eprintln!("error: failed to {e:#}");
+            eprintln!("error: failed to {}", describe(&e));
             ExitCode::from(syncstorage_harness::exit::SETUP_ERROR)
         }
     }
+}
+
+/// The error and its causes, each said once: our messages often already include their cause.
+fn describe(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if out.contains(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
 }
 
 fn provision_options(db: &DatabaseArgs) -> ProvisionOptions {

@@ -193,6 +193,11 @@ pub enum InvariantError {
     Query(&'static str, String),
 }
 
+/// PostgreSQL's own message when there is one ("db error" alone says nothing).
+fn pg_message(e: &tokio_postgres::Error) -> String {
+    e.as_db_error().map_or_else(|| e.to_string(), |db| db.to_string())
+}
+
 /// A read-only session on the server's database.
 pub struct Checker {
     client: Client,
@@ -209,7 +214,7 @@ impl std::fmt::Debug for Checker {
 impl Checker {
     /// Connects, makes the session read-only and checks the tables can be read.
     pub async fn connect(url: &str, totals: bool) -> Result<Self, InvariantError> {
-        let (client, conn) = tokio_postgres::connect(url, NoTls).await.map_err(|e| InvariantError::Connect(e.to_string()))?;
+        let (client, conn) = tokio_postgres::connect(url, NoTls).await.map_err(|e| InvariantError::Connect(pg_message(&e)))?;
         tokio::spawn(async move {
             if let Err(e) = conn.await {
                 tracing::warn!(error = %e, "invariant connection closed");
@@ -218,13 +223,13 @@ impl Checker {
         client
             .batch_execute("SET default_transaction_read_only = on")
             .await
-            .map_err(|e| InvariantError::Connect(e.to_string()))?;
+            .map_err(|e| InvariantError::Connect(pg_message(&e)))?;
         client
             .batch_execute(
                 "SELECT 1 FROM user_collections, bsos, batches, batch_bsos, collections LIMIT 0",
             )
             .await
-            .map_err(|e| InvariantError::Unreadable(e.to_string()))?;
+            .map_err(|e| InvariantError::Unreadable(pg_message(&e)))?;
         Ok(Self { client, totals })
     }
 
@@ -240,7 +245,7 @@ impl Checker {
                 .client
                 .query(inv.sql, &[&uids, &now])
                 .await
-                .map_err(|e| InvariantError::Query(inv.name, e.to_string()))?;
+                .map_err(|e| InvariantError::Query(inv.name, pg_message(&e)))?;
             if !rows.is_empty() {
                 out.push(Violation { clause: inv.clause, name: inv.name, rows: rows.iter().map(render_row).collect() });
             }

@@ -94,6 +94,11 @@ pub fn error_reply(err: &ApiError) -> Reply {
         Reply::raw(status, Some("application/json"), code.to_string().into_bytes())
     };
     match err {
+        // The body of a 413 is left unread, so the connection cannot carry another request:
+        // say so, or a client's pool would reuse a connection the server is about to drop.
+        ApiError::Weave { status, code } if *status == StatusCode::PAYLOAD_TOO_LARGE => {
+            code_body(*status, *code).header("connection", "close")
+        }
         ApiError::Weave { status, code } => code_body(*status, *code),
         ApiError::PreconditionFailed(ts) => Reply::empty(StatusCode::PRECONDITION_FAILED).last_modified(*ts),
         ApiError::MethodNotAllowed => Reply::empty(StatusCode::METHOD_NOT_ALLOWED),
