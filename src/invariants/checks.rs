@@ -233,9 +233,13 @@ impl Checker {
         Ok(Self { client, totals })
     }
 
-    /// Runs every invariant for `uids`; returns those with rows.
+    /// Runs every invariant for `uids` on the target's clock; returns those with rows.
     pub async fn check(&self, target: &Target, uids: &[i64]) -> Result<Vec<Violation>, InvariantError> {
-        let now = server_now(target, uids).await;
+        self.check_at(uids, server_now(target, uids).await).await
+    }
+
+    /// Runs every invariant for `uids`, with `now` as the server's current time (K-22).
+    pub async fn check_at(&self, uids: &[i64], now: SystemTime) -> Result<Vec<Violation>, InvariantError> {
         let mut out = Vec::new();
         for inv in INVARIANTS {
             if inv.needs_totals && !self.totals {
