@@ -876,6 +876,23 @@ impl Store {
         Ok((batch, WriteOutcome { quota_remaining, ..WriteOutcome::unchanged(row.ts()) }))
     }
 
+    /// The collection id, staged records and collection row of a live batch of this user and
+    /// collection; 400/0 for any other batch id (F-13 to F-16).
+    async fn open_batch(
+        &self,
+        tx: &deadpool_postgres::Transaction<'_>,
+        uid: i64,
+        name: &str,
+        batch: Uuid,
+    ) -> Result<(i32, Vec<BsoWrite>, CollectionRow)> {
+        let Some(cid) = self.lookup_collection(tx, name).await? else {
+            return Err(ApiError::bad_request(code::GENERIC));
+        };
+        let staged = self.staged(tx, uid, cid, batch).await?;
+        let row = self.collection_row(tx, uid, cid).await?;
+        Ok((cid, staged, row))
+    }
+
     /// Appends to a batch (K-05). Moves no ts (I-08).
     pub async fn batch_append(
         &self,
@@ -888,11 +905,7 @@ impl Store {
         let mut conn = self.conn().await?;
         let tx = conn.transaction().await?;
         self.lock_user(&tx, uid).await?;
-        let Some(cid) = self.lookup_collection(&tx, name).await? else {
-            return Err(ApiError::bad_request(code::GENERIC));
-        };
-        let staged = self.staged(&tx, uid, cid, batch).await?;
-        let row = self.collection_row(&tx, uid, cid).await?;
+        let (cid, staged, row) = self.open_batch(&tx, uid, name, batch).await?;
         Self::check_unmodified(row.ts(), unmodified_since)?;
         let merged = Self::merge_staged(staged, records);
         let staged_bytes = self.check_batch_totals(&merged)?;
@@ -915,11 +928,7 @@ impl Store {
         let mut conn = self.conn().await?;
         let tx = conn.transaction().await?;
         let storage_ts = self.lock_user(&tx, uid).await?;
-        let Some(cid) = self.lookup_collection(&tx, name).await? else {
-            return Err(ApiError::bad_request(code::GENERIC));
-        };
-        let staged = self.staged(&tx, uid, cid, batch).await?;
-        let row = self.collection_row(&tx, uid, cid).await?;
+        let (cid, staged, row) = self.open_batch(&tx, uid, name, batch).await?;
         let checked = Self::check_unmodified(row.ts(), unmodified_since)
             .and_then(|()| self.check_batch_totals(&Self::merge_staged(staged.clone(), records)));
         if let Err(refusal) = checked {
