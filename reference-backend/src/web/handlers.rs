@@ -28,23 +28,43 @@ fn read_precondition(pre: &Preconditions, ts: Ts) -> Result<Option<Reply>> {
 }
 
 /// Reads a body of at most `max_request_bytes` (D-20, E-08): 413 beyond it, declared or not.
+///
+/// An oversized body is never parsed or stored, but up to [`DRAIN_FACTOR`] times the limit is
+/// read and dropped before answering: closing a socket with unread data makes the kernel reset
+/// the connection, and the client would lose the 413. Anything larger is refused at once.
 pub async fn read_body(headers: &HeaderMap, body: Body, limit: u64) -> Result<Vec<u8>> {
+    use http_body_util::BodyExt;
+
     let declared = headers
         .get("content-length")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
-    if declared.is_some_and(|n| n > limit) {
+    let drain_limit = limit.saturating_mul(DRAIN_FACTOR);
+    if declared.is_some_and(|n| n > drain_limit) {
         return Err(ApiError::too_large());
     }
-    match axum::body::to_bytes(body, limit as usize).await {
-        Ok(bytes) => Ok(bytes.to_vec()),
-        Err(e) => {
-            let too_big = std::error::Error::source(&e)
-                .is_some_and(|s| s.is::<http_body_util::LengthLimitError>());
-            if too_big { Err(ApiError::too_large()) } else { Err(ApiError::bad_request(code::GENERIC)) }
+    let mut body = body;
+    let mut bytes = Vec::new();
+    let mut seen: u64 = 0;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|_| ApiError::bad_request(code::GENERIC))?;
+        let Ok(data) = frame.into_data() else { continue };
+        seen += data.len() as u64;
+        if seen > drain_limit {
+            break;
+        }
+        if seen <= limit {
+            bytes.extend_from_slice(&data);
         }
     }
+    if seen > limit || declared.is_some_and(|n| n > limit) {
+        return Err(ApiError::too_large());
+    }
+    Ok(bytes)
 }
+
+/// How much of an oversized body, in multiples of the limit, is read and dropped.
+const DRAIN_FACTOR: u64 = 2;
 
 // ---- info ----------------------------------------------------------------------------------
 
