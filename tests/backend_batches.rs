@@ -3,156 +3,16 @@
 
 mod common;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
-use common::{Check, TestServer, delete, get, post_json, put_json, send};
+use common::batch::{append, batch_post, commit, new_batch};
+use common::body::padded_post_body;
+use common::read::{failed_map, id_set, records, storage_state, success_set};
+use common::{Check, TestServer, assert_invariants, delete, get, post_json, put_json, send};
 use serde_json::{Value, json};
-use syncstorage_harness::client::{SyncRequest, SyncResponse, SyncUser};
+use syncstorage_harness::client::{SyncRequest, SyncUser};
 
 // ---- local helpers -------------------------------------------------------------------------
-
-/// The K-invariants of SPEC area K that concern one user (K-17, K-26, K-27, K-28 strict), each as
-/// the SPEC's query filtered by `user_id`; returns the violating rows as JSON text.
-async fn k_violations(server: &TestServer, uid: u64) -> Vec<String> {
-    const CHECKS: &[(&str, &str)] = &[
-        (
-            "K-17 bsos",
-            "SELECT b.user_id, b.collection_id, b.bso_id FROM bsos b
-               LEFT JOIN user_collections uc USING (user_id, collection_id)
-              WHERE uc.user_id IS NULL AND b.user_id = $1",
-        ),
-        (
-            "K-17 batches",
-            "SELECT b.user_id, b.collection_id, b.batch_id FROM batches b
-               LEFT JOIN user_collections uc USING (user_id, collection_id)
-              WHERE uc.user_id IS NULL AND b.user_id = $1",
-        ),
-        (
-            "K-17 batch_bsos",
-            "SELECT bb.user_id, bb.collection_id, bb.batch_id, bb.batch_bso_id FROM batch_bsos bb
-               LEFT JOIN batches b USING (user_id, collection_id, batch_id)
-              WHERE b.batch_id IS NULL AND bb.user_id = $1",
-        ),
-        (
-            "K-26",
-            "SELECT b.user_id, b.collection_id, uc.modified, max(b.modified) AS newest
-               FROM bsos b JOIN user_collections uc USING (user_id, collection_id)
-              WHERE b.user_id = $1
-              GROUP BY b.user_id, b.collection_id, uc.modified HAVING max(b.modified) > uc.modified",
-        ),
-        (
-            "K-27",
-            "SELECT user_id, collection_id, bso_id, modified, expiry FROM bsos
-              WHERE expiry < modified AND user_id = $1",
-        ),
-        (
-            "K-28 strict",
-            "SELECT uc.user_id, uc.collection_id, uc.modified, uc.count, uc.total_bytes, x.n, x.bytes
-               FROM user_collections uc
-              CROSS JOIN LATERAL (SELECT count(*) AS n, coalesce(sum(octet_length(b.payload)), 0) AS bytes
-                                    FROM bsos b
-                                   WHERE b.user_id = uc.user_id AND b.collection_id = uc.collection_id
-                                     AND b.expiry > uc.modified) x
-              WHERE uc.collection_id <> 0 AND uc.modified > TIMESTAMPTZ '0001-01-01 00:00:00+00'
-                AND (uc.count IS DISTINCT FROM x.n OR uc.total_bytes IS DISTINCT FROM x.bytes)
-                AND uc.user_id = $1",
-        ),
-    ];
-    let db = server.db().await;
-    let uid = uid as i64;
-    let mut found = Vec::new();
-    for (name, sql) in CHECKS {
-        let rows = db
-            .query(&format!("SELECT row_to_json(v)::text FROM ({sql}) v"), &[&uid])
-            .await
-            .unwrap_or_else(|e| panic!("{name} query: {e}"));
-        found.extend(rows.iter().map(|r| format!("{name}: {}", r.get::<_, String>(0))));
-    }
-    found
-}
-
-async fn assert_k_invariants(server: &TestServer, user: &SyncUser) {
-    let rows = k_violations(server, user.uid()).await;
-    assert!(rows.is_empty(), "database invariants violated:\n{}", rows.join("\n"));
-}
-
-/// Every live record of a collection by id, read with `full`.
-async fn records(user: &SyncUser, coll: &str) -> BTreeMap<String, Value> {
-    let resp = get(user, &format!("storage/{coll}?full=1")).await;
-    let items = resp.status_is(200).json_body();
-    items
-        .as_array()
-        .unwrap_or_else(|| panic!("listing is not an array\n{}", resp.transcript()))
-        .iter()
-        .map(|item| (item["id"].as_str().expect("id").to_owned(), item.clone()))
-        .collect()
-}
-
-fn id_set(ids: &[&str]) -> BTreeSet<String> {
-    ids.iter().map(|s| (*s).to_owned()).collect()
-}
-
-fn success_set(body: &Value) -> BTreeSet<String> {
-    body["success"].as_array().expect("success list").iter().map(|v| v.as_str().expect("id").to_owned()).collect()
-}
-
-fn failed_map(body: &Value) -> BTreeMap<String, String> {
-    body["failed"]
-        .as_object()
-        .expect("failed map")
-        .iter()
-        .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
-        .collect()
-}
-
-/// The storage ts (X-Last-Modified of info/collections) and the collection map.
-async fn storage_state(user: &SyncUser) -> (f64, Value) {
-    let resp = get(user, "info/collections").await;
-    let body = resp.status_is(200).json_body();
-    (resp.ts_header("x-last-modified"), body)
-}
-
-
-
-/// A POST body of exactly `len` bytes holding one record whose payload is made of two-byte
-/// characters, so its length in characters is well below its length in bytes.
-fn padded_post_body(len: usize) -> Vec<u8> {
-    let head = r#"[{"id":"big","payload":""#;
-    let tail = r#""}]"#;
-    let room = len - head.len() - tail.len();
-    let mut body = String::from(head);
-    body.push_str(&"é".repeat(room / 2));
-    body.push_str(tail);
-    while body.len() < len {
-        body.push(' ');
-    }
-    assert_eq!(body.len(), len);
-    body.into_bytes()
-}
-
-/// A POST to an existing batch, the id sent percent-encoded as clients must (F-02).
-fn batch_post(coll: &str, batch: &str, commit: bool) -> SyncRequest {
-    let req = SyncRequest::post(format!("storage/{coll}")).query("batch", batch);
-    if commit { req.query("commit", "true") } else { req }
-}
-
-/// Starts a batch and returns its id; the start must answer 202.
-async fn start(user: &SyncUser, coll: &str, body: Value) -> String {
-    let resp = send(user, SyncRequest::post(format!("storage/{coll}?batch=true")).json(&body)).await;
-    let answer = resp.status_is(202).json_body();
-    answer["batch"]
-        .as_str()
-        .unwrap_or_else(|| panic!("F-01: no batch id\n{}", resp.transcript()))
-        .to_owned()
-}
-
-async fn append(user: &SyncUser, coll: &str, batch: &str, body: Value) -> SyncResponse {
-    send(user, batch_post(coll, batch, false).json(&body)).await
-}
-
-async fn commit(user: &SyncUser, coll: &str, batch: &str, body: Value) -> SyncResponse {
-    send(user, batch_post(coll, batch, true).json(&body)).await
-}
 
 async fn open_batches(server: &TestServer, user: &SyncUser) -> i64 {
     let db = server.db().await;
@@ -197,7 +57,7 @@ async fn f_01_batch_start_answers_202_and_stages_invisibly() {
     let resp = send(&user, SyncRequest::post("storage/f01new?batch=true").json(&json!([{ "id": "n", "payload": "x" }]))).await;
     resp.status_is(202);
     assert_eq!(resp.header_str("x-last-modified"), "0.00", "F-01: a new collection's ts is 0\n{}", resp.transcript());
-    assert_k_invariants(&server, &user).await;
+    assert_invariants(&server, &[user.uid()]).await;
 }
 
 // ---- F-02 ----------------------------------------------------------------------------------
@@ -207,12 +67,12 @@ async fn f_01_batch_start_answers_202_and_stages_invisibly() {
 async fn f_02_batch_ids_are_opaque_and_sent_url_encoded() {
     let server = TestServer::start().await;
     let user = server.user();
-    let id = start(&user, "f02", json!([{ "id": "a", "payload": "1" }])).await;
+    let id = new_batch(&user, "f02", json!([{ "id": "a", "payload": "1" }])).await;
     let resp = append(&user, "f02", &id, json!([{ "id": "b", "payload": "2" }])).await;
     assert_eq!(resp.status_is(202).json_body()["batch"].as_str(), Some(id.as_str()), "F-02: the same id comes back");
     commit(&user, "f02", &id, json!([])).await.status_is(200);
     assert_eq!(keys(&records(&user, "f02").await), vec!["a", "b"]);
-    assert_k_invariants(&server, &user).await;
+    assert_invariants(&server, &[user.uid()]).await;
 }
 
 // ---- F-03 ----------------------------------------------------------------------------------
@@ -225,7 +85,7 @@ async fn f_03_restaging_an_id_merges_field_by_field() {
     put_json(&user, "storage/f03/c", json!({ "payload": "c0", "sortindex": 3 })).await.status_is(200);
     put_json(&user, "storage/f03/d", json!({ "payload": "d0", "ttl": 50 })).await.status_is(200);
     put_json(&user, "storage/f03/e", json!({ "payload": "e0", "sortindex": 8 })).await.status_is(200);
-    let id = start(
+    let id = new_batch(
         &user,
         "f03",
         json!([
@@ -261,7 +121,7 @@ async fn f_03_restaging_an_id_merges_field_by_field() {
     server.advance_ms(200_000).await;
     let d = get(&user, "storage/f03/d").await;
     assert_eq!(d.status_is(200).json_body()["payload"], "d0", "F-03: staged null ttl means no expiry");
-    assert_k_invariants(&server, &user).await;
+    assert_invariants(&server, &[user.uid()]).await;
 }
 
 // ---- F-04 ----------------------------------------------------------------------------------
@@ -274,7 +134,7 @@ async fn f_04_commit_without_batch_or_not_true_is_400_0() {
     let rec = json!([{ "id": "x", "payload": "x" }]);
     post_json(&user, "storage/f04?commit=true", rec.clone()).await.weave_error(400, 0);
     post_json(&user, "storage/f04?batch=true&commit=yes", rec.clone()).await.weave_error(400, 0);
-    let id = start(&user, "f04", json!([{ "id": "a", "payload": "a" }])).await;
+    let id = new_batch(&user, "f04", json!([{ "id": "a", "payload": "a" }])).await;
     for value in ["false", "yes", "1", ""] {
         let req = SyncRequest::post("storage/f04").query("batch", &id).query("commit", value).json(&rec);
         send(&user, req).await.weave_error(400, 0);
@@ -284,7 +144,7 @@ async fn f_04_commit_without_batch_or_not_true_is_400_0() {
     let req = SyncRequest::post("storage/f04").query("batch", &id).query("commit", "TRUE").json(&json!([]));
     send(&user, req).await.status_is(200);
     assert_eq!(keys(&records(&user, "f04").await), vec!["a"]);
-    assert_k_invariants(&server, &user).await;
+    assert_invariants(&server, &[user.uid()]).await;
 }
 
 // ---- F-05 ----------------------------------------------------------------------------------
@@ -295,7 +155,7 @@ async fn f_05_commit_applies_staged_and_body_records_at_one_t() {
     let server = TestServer::start().await;
     let user = server.user();
     put_json(&user, "storage/other/r", json!({ "payload": "r" })).await.status_is(200);
-    let id = start(&user, "f05", json!([{ "id": "a", "payload": "a" }, { "id": "b", "payload": "b" }])).await;
+    let id = new_batch(&user, "f05", json!([{ "id": "a", "payload": "a" }, { "id": "b", "payload": "b" }])).await;
     append(&user, "f05", &id, json!([{ "id": "c", "payload": "c" }])).await.status_is(202);
     let resp = commit(&user, "f05", &id, json!([{ "id": "d", "payload": "d" }])).await;
     let body = resp.status_is(200).json_body();
@@ -312,7 +172,7 @@ async fn f_05_commit_applies_staged_and_body_records_at_one_t() {
     assert_eq!(colls["f05"].as_f64(), Some(t), "F-05: info/collections shows T");
     assert_eq!(storage_ts, t);
     assert_eq!(open_batches(&server, &user).await, 0, "K-06: the batch is gone");
-    assert_k_invariants(&server, &user).await;
+    assert_invariants(&server, &[user.uid()]).await;
 }
 
 // ---- F-06 ----------------------------------------------------------------------------------
@@ -322,12 +182,12 @@ async fn f_05_commit_applies_staged_and_body_records_at_one_t() {
 async fn f_06_commit_body_records_apply_after_the_staged_ones_and_win() {
     let server = TestServer::start().await;
     let user = server.user();
-    let id = start(&user, "f06", json!([{ "id": "b0", "payload": "staged", "sortindex": 3 }])).await;
+    let id = new_batch(&user, "f06", json!([{ "id": "b0", "payload": "staged", "sortindex": 3 }])).await;
     commit(&user, "f06", &id, json!([{ "id": "b0", "payload": "committed" }])).await.status_is(200);
     let b0 = get(&user, "storage/f06/b0").await.status_is(200).json_body();
     assert_eq!(b0["payload"], "committed", "F-06: the body wins");
     assert_eq!(b0["sortindex"], 3, "F-06: a field the body leaves out keeps the staged value");
-    assert_k_invariants(&server, &user).await;
+    assert_invariants(&server, &[user.uid()]).await;
 }
 
 // ---- F-07 ----------------------------------------------------------------------------------
@@ -349,7 +209,7 @@ async fn f_07_empty_commits() {
     for (i, (ct, body, works)) in cases.iter().enumerate() {
         let coll = format!("f07c{i}");
         let staged: Vec<Value> = (0..5).map(|n| json!({ "id": format!("{n:02}"), "payload": "X" })).collect();
-        let id = start(&user, &coll, Value::Array(staged)).await;
+        let id = new_batch(&user, &coll, Value::Array(staged)).await;
         let resp = send(&user, batch_post(&coll, &id, true).header("Content-Type", *ct).body(body.as_bytes().to_vec())).await;
         if *works {
             let t = resp.status_is(200).ts_header("x-last-modified");
@@ -366,7 +226,7 @@ async fn f_07_empty_commits() {
             assert_eq!(records(&user, &coll).await.len(), 5);
         }
     }
-    assert_k_invariants(&server, &user).await;
+    assert_invariants(&server, &[user.uid()]).await;
 }
 
 // ---- F-08 ----------------------------------------------------------------------------------
@@ -385,7 +245,7 @@ async fn f_08_batch_true_with_commit_true_is_a_plain_post() {
     assert_eq!(success_set(&answer), id_set(&["a", "b"]));
     assert_eq!(storage_state(&user).await, (t, json!({ "f08": t })));
     assert_eq!(open_batches(&server, &user).await, 0, "F-08: no batch is left behind");
-    assert_k_invariants(&server, &user).await;
+    assert_invariants(&server, &[user.uid()]).await;
 }
 
 // ---- F-09 ----------------------------------------------------------------------------------
@@ -396,7 +256,7 @@ async fn f_09_a_commit_writes_with_put_semantics() {
     let server = TestServer::start().await;
     let user = server.user();
     put_json(&user, "storage/f09/b", json!({ "payload": "old", "sortindex": 17 })).await.status_is(200);
-    let id = start(
+    let id = new_batch(
         &user,
         "f09",
         json!([{ "id": "b", "payload": "new" }, { "id": "n", "sortindex": 4 }, { "id": "m", "ttl": 100 }]),
@@ -410,7 +270,7 @@ async fn f_09_a_commit_writes_with_put_semantics() {
     assert_eq!(stored["n"]["sortindex"], 4);
     assert_eq!(stored["m"]["payload"], "");
     assert!(stored["m"].get("sortindex").is_none(), "B-12: no sortindex: {}", stored["m"]);
-    assert_k_invariants(&server, &user).await;
+    assert_invariants(&server, &[user.uid()]).await;
 }
 
 // ---- F-10 ----------------------------------------------------------------------------------
@@ -422,7 +282,7 @@ async fn f_10_a_commit_gives_t_only_to_records_it_creates_or_changes() {
     let user = server.user();
     let body: Vec<Value> = ["x", "y", "z", "w"].iter().map(|id| json!({ "id": id, "payload": "v1" })).collect();
     let t1 = post_json(&user, "storage/f10", Value::Array(body)).await.status_is(200).ts_header("x-last-modified");
-    let id = start(
+    let id = new_batch(
         &user,
         "f10",
         json!([{ "id": "x", "payload": "v2" }, { "id": "y", "sortindex": 4 }, { "id": "z", "ttl": 1000 }]),
@@ -438,7 +298,7 @@ async fn f_10_a_commit_gives_t_only_to_records_it_creates_or_changes() {
     // Where the spec is silent a ttl-only entry may keep its ts or take T; the reference keeps it
     // (as E-04 does for POST).
     assert_eq!(stored["z"]["modified"].as_f64(), Some(t1), "F-10 (reference): ttl-only keeps its ts");
-    assert_k_invariants(&server, &user).await;
+    assert_invariants(&server, &[user.uid()]).await;
 }
 
 // ---- F-11 ----------------------------------------------------------------------------------
@@ -448,7 +308,7 @@ async fn f_10_a_commit_gives_t_only_to_records_it_creates_or_changes() {
 async fn f_11_a_staged_ttl_counts_from_the_commit() {
     let server = TestServer::start().await;
     let user = server.user();
-    let id = start(&user, "f11", json!([{ "id": "t", "payload": "x", "ttl": 30 }])).await;
+    let id = new_batch(&user, "f11", json!([{ "id": "t", "payload": "x", "ttl": 30 }])).await;
     server.advance_ms(15_000).await;
     commit(&user, "f11", &id, json!([])).await.status_is(200);
     // 31 s after staging, 16 s after the commit: alive only if the ttl runs from the commit.
@@ -456,7 +316,7 @@ async fn f_11_a_staged_ttl_counts_from_the_commit() {
     get(&user, "storage/f11/t").await.status_is(200);
     server.advance_ms(15_000).await;
     get(&user, "storage/f11/t").await.weave_error(404, 0);
-    assert_k_invariants(&server, &user).await;
+    assert_invariants(&server, &[user.uid()]).await;
 }
 
 // ---- F-12 ----------------------------------------------------------------------------------
@@ -482,7 +342,7 @@ async fn f_12_failed_records_are_left_out_and_the_rest_commit() {
     let body = resp.status_is(200).json_body();
     assert!(failed_map(&body).contains_key("bad3"), "{}", resp.transcript());
     assert_eq!(keys(&records(&user, "f12").await), vec!["ok1", "ok2", "ok3"], "F-12");
-    assert_k_invariants(&server, &user).await;
+    assert_invariants(&server, &[user.uid()]).await;
 }
 
 // ---- F-13 ----------------------------------------------------------------------------------
@@ -494,7 +354,7 @@ async fn f_13_a_malformed_or_unknown_batch_id_is_400_0() {
     let user = server.user();
     put_json(&user, "storage/f13/r", json!({ "payload": "r" })).await.status_is(200);
     let before = storage_state(&user).await;
-    let issued = start(&user, "f13", json!([])).await;
+    let issued = new_batch(&user, "f13", json!([])).await;
     let unknown = uuid::Uuid::new_v4().to_string();
     let mangled = format!("{issued}0");
     for bad in ["sammich", "", "00000000-0000-0000-0000-00000000000g", unknown.as_str(), mangled.as_str()] {
@@ -503,7 +363,7 @@ async fn f_13_a_malformed_or_unknown_batch_id_is_400_0() {
     }
     assert_eq!(storage_state(&user).await, before, "F-13: nothing written");
     assert_eq!(keys(&records(&user, "f13").await), vec!["r"]);
-    assert_k_invariants(&server, &user).await;
+    assert_invariants(&server, &[user.uid()]).await;
 }
 
 // ---- F-14 ----------------------------------------------------------------------------------
@@ -515,7 +375,7 @@ async fn f_14_a_batch_belongs_to_one_user_and_one_collection() {
     let owner = server.user();
     let stranger = server.user();
     put_json(&owner, "storage/other/o", json!({ "payload": "o" })).await.status_is(200);
-    let id = start(&owner, "mine", json!([{ "id": "a", "payload": "a" }])).await;
+    let id = new_batch(&owner, "mine", json!([{ "id": "a", "payload": "a" }])).await;
     let x = json!([{ "id": "x", "payload": "x" }]);
     append(&owner, "other", &id, x.clone()).await.weave_error(400, 0);
     commit(&owner, "other", &id, x.clone()).await.weave_error(400, 0);
@@ -531,8 +391,8 @@ async fn f_14_a_batch_belongs_to_one_user_and_one_collection() {
     let (ts, colls) = storage_state(&owner).await;
     assert!(colls.get("never").is_none() && ts > 0.0);
     assert_eq!(storage_state(&stranger).await, (0.0, json!({})), "F-14: the stranger has nothing");
-    assert_k_invariants(&server, &owner).await;
-    assert_k_invariants(&server, &stranger).await;
+    assert_invariants(&server, &[owner.uid()]).await;
+    assert_invariants(&server, &[stranger.uid()]).await;
 }
 
 // ---- F-15 ----------------------------------------------------------------------------------
@@ -542,21 +402,21 @@ async fn f_14_a_batch_belongs_to_one_user_and_one_collection() {
 async fn f_15_a_committed_batch_id_is_spent() {
     let server = TestServer::start().await;
     let user = server.user();
-    let id = start(&user, "f15", json!([{ "id": "a", "payload": "a" }])).await;
+    let id = new_batch(&user, "f15", json!([{ "id": "a", "payload": "a" }])).await;
     commit(&user, "f15", &id, json!([])).await.status_is(200);
     append(&user, "f15", &id, json!([{ "id": "b", "payload": "b" }])).await.weave_error(400, 0);
     commit(&user, "f15", &id, json!([{ "id": "c", "payload": "c" }])).await.weave_error(400, 0);
     delete(&user, "storage/f15/a").await.status_is(200);
     // K-13: the delete's totals, before a later write recomputes them.
-    assert_k_invariants(&server, &user).await;
+    assert_invariants(&server, &[user.uid()]).await;
     commit(&user, "f15", &id, json!([])).await.weave_error(400, 0);
     get(&user, "storage/f15/a").await.weave_error(404, 0);
 
-    let fresh = start(&user, "f15", json!([{ "id": "d", "payload": "d" }])).await;
+    let fresh = new_batch(&user, "f15", json!([{ "id": "d", "payload": "d" }])).await;
     assert_ne!(fresh, id);
     commit(&user, "f15", &fresh, json!([])).await.status_is(200);
     assert_eq!(keys(&records(&user, "f15").await), vec!["d"], "F-15: no batch carries old data");
-    assert_k_invariants(&server, &user).await;
+    assert_invariants(&server, &[user.uid()]).await;
 }
 
 // ---- F-16 ----------------------------------------------------------------------------------
@@ -567,7 +427,7 @@ async fn f_15_a_committed_batch_id_is_spent() {
 async fn f_16_a_batch_expires_after_its_lifetime() {
     let server = TestServer::with(|c| c.batch_lifetime = std::time::Duration::from_secs(10)).await;
     let user = server.user();
-    let id = start(&user, "f16", json!([{ "id": "a", "payload": "a" }])).await;
+    let id = new_batch(&user, "f16", json!([{ "id": "a", "payload": "a" }])).await;
     server.advance_ms(9_000).await;
     append(&user, "f16", &id, json!([{ "id": "b", "payload": "b" }])).await.status_is(202);
     server.advance_ms(1_100).await;
@@ -576,11 +436,11 @@ async fn f_16_a_batch_expires_after_its_lifetime() {
     assert_eq!(storage_state(&user).await, (0.0, json!({})), "F-16: an expired batch commits nothing");
 
     // Just inside the lifetime a commit still works.
-    let id = start(&user, "f16", json!([{ "id": "e", "payload": "e" }])).await;
+    let id = new_batch(&user, "f16", json!([{ "id": "e", "payload": "e" }])).await;
     server.advance_ms(9_500).await;
     commit(&user, "f16", &id, json!([])).await.status_is(200);
     assert_eq!(keys(&records(&user, "f16").await), vec!["e"]);
-    assert_k_invariants(&server, &user).await;
+    assert_invariants(&server, &[user.uid()]).await;
 }
 
 // ---- F-17 ----------------------------------------------------------------------------------
@@ -591,7 +451,7 @@ async fn f_17_a_batch_holds_at_most_max_total_records_ids() {
     let server = TestServer::with(|c| c.limits.max_total_records = 5).await;
     let user = server.user();
     let recs = |ids: &[&str]| Value::Array(ids.iter().map(|id| json!({ "id": id, "payload": "p" })).collect());
-    let id = start(&user, "f17", recs(&["r0", "r1", "r2"])).await;
+    let id = new_batch(&user, "f17", recs(&["r0", "r1", "r2"])).await;
     append(&user, "f17", &id, recs(&["r3", "r4"])).await.status_is(202);
     append(&user, "f17", &id, recs(&["r5"])).await.weave_error(400, 17);
     // Restaging an id adds no id.
@@ -612,7 +472,7 @@ async fn f_17_a_batch_holds_at_most_max_total_records_ids() {
     resp.status_is(202);
     let resp = send(&user, SyncRequest::post("storage/f17c?batch=true").header("X-Weave-Total-Records", "6").json(&recs(&["a"]))).await;
     resp.weave_error(400, 17);
-    assert_k_invariants(&server, &user).await;
+    assert_invariants(&server, &[user.uid()]).await;
 }
 
 // F-17
@@ -620,7 +480,7 @@ async fn f_17_a_batch_holds_at_most_max_total_records_ids() {
 async fn f_17_a_batch_holds_at_most_max_total_bytes_of_payload() {
     let server = TestServer::with(|c| c.limits.max_total_bytes = 10).await;
     let user = server.user();
-    let id = start(&user, "f17", json!([{ "id": "a", "payload": "ééé" }])).await;
+    let id = new_batch(&user, "f17", json!([{ "id": "a", "payload": "ééé" }])).await;
     // 6 + 4 = 10 bytes (7 characters): at the limit.
     append(&user, "f17", &id, json!([{ "id": "b", "payload": "1234" }])).await.status_is(202);
     append(&user, "f17", &id, json!([{ "id": "c", "payload": "x" }])).await.weave_error(400, 17);
@@ -631,7 +491,7 @@ async fn f_17_a_batch_holds_at_most_max_total_bytes_of_payload() {
     let stored = records(&user, "f17").await;
     assert_eq!(keys(&stored), vec!["a", "b", "c"]);
     assert_eq!(stored["a"]["payload"], "é");
-    assert_k_invariants(&server, &user).await;
+    assert_invariants(&server, &[user.uid()]).await;
 }
 
 // ---- F-18 ----------------------------------------------------------------------------------
@@ -674,7 +534,7 @@ async fn f_18_batch_requests_obey_the_per_request_limits() {
 
     commit(&user, "f18", &id, json!([])).await.status_is(200);
     assert_eq!(keys(&records(&user, "f18").await), vec!["big", "little", "little2", "r0", "r1", "r2"]);
-    assert_k_invariants(&server, &user).await;
+    assert_invariants(&server, &[user.uid()]).await;
 }
 
 // ---- F-19 ----------------------------------------------------------------------------------
@@ -687,19 +547,19 @@ async fn f_19_deleting_a_collection_or_the_storage_discards_open_batches() {
     let s = json!([{ "id": "s", "payload": "s" }]);
 
     put_json(&user, "storage/real/r", json!({ "payload": "r" })).await.status_is(200);
-    let id = start(&user, "real", s.clone()).await;
+    let id = new_batch(&user, "real", s.clone()).await;
     delete(&user, "storage/real").await.status_is(200);
     append(&user, "real", &id, s.clone()).await.weave_error(400, 0);
     commit(&user, "real", &id, s.clone()).await.weave_error(400, 0);
     get(&user, "storage/real/s").await.weave_error(404, 0);
 
     // A collection that only holds the batch.
-    let id = start(&user, "placeholder", s.clone()).await;
+    let id = new_batch(&user, "placeholder", s.clone()).await;
     delete(&user, "storage/placeholder").await.status_is(200);
     commit(&user, "placeholder", &id, json!([])).await.weave_error(400, 0);
 
     put_json(&user, "storage/wiped/r", json!({ "payload": "r" })).await.status_is(200);
-    let id = start(&user, "wiped", s.clone()).await;
+    let id = new_batch(&user, "wiped", s.clone()).await;
     delete(&user, "storage").await.status_is(200);
     append(&user, "wiped", &id, s.clone()).await.weave_error(400, 0);
     commit(&user, "wiped", &id, json!([])).await.weave_error(400, 0);
@@ -707,7 +567,7 @@ async fn f_19_deleting_a_collection_or_the_storage_discards_open_batches() {
     let (_, colls) = storage_state(&user).await;
     assert_eq!(colls, json!({}), "F-19: none of the batches' records appear");
     assert_eq!(open_batches(&server, &user).await, 0, "K-16: the batches went with their collections");
-    assert_k_invariants(&server, &user).await;
+    assert_invariants(&server, &[user.uid()]).await;
 }
 
 // ---- F-20 ----------------------------------------------------------------------------------
@@ -718,7 +578,7 @@ async fn f_20_an_uncommitted_batch_creates_nothing() {
     let server = TestServer::start().await;
     let user = server.user();
     let s = put_json(&user, "storage/other/r", json!({ "payload": "x" })).await.status_is(200).ts_header("x-last-modified");
-    let id = start(&user, "f20", json!([{ "id": "a", "payload": "abc" }])).await;
+    let id = new_batch(&user, "f20", json!([{ "id": "a", "payload": "abc" }])).await;
     append(&user, "f20", &id, json!([{ "id": "b", "payload": "def" }])).await.status_is(202);
 
     assert_eq!(storage_state(&user).await, (s, json!({ "other": s })), "F-20: unlisted, storage ts unchanged");
@@ -746,7 +606,7 @@ async fn f_20_an_uncommitted_batch_creates_nothing() {
     let t = commit(&user, "f20", &id, json!([])).await.status_is(200).ts_header("x-last-modified");
     assert!(t > s);
     assert_eq!(storage_state(&user).await, (t, json!({ "other": s, "f20": t })), "F-20: listed with T after the commit");
-    assert_k_invariants(&server, &user).await;
+    assert_invariants(&server, &[user.uid()]).await;
 }
 
 // ---- F-21 ----------------------------------------------------------------------------------
@@ -756,7 +616,7 @@ async fn f_20_an_uncommitted_batch_creates_nothing() {
 async fn f_21_starting_or_appending_over_quota_is_400_14() {
     let server = TestServer::with(|c| c.quota_limit = Some(100)).await;
     let user = server.user();
-    let id = start(&user, "f21", json!([{ "id": "s", "payload": "x" }])).await;
+    let id = new_batch(&user, "f21", json!([{ "id": "s", "payload": "x" }])).await;
     // Usage is measured before a write (H-03), so this one may cross the limit.
     put_json(&user, "storage/fill/big", json!({ "payload": "a".repeat(100) })).await.status_is(200);
     append(&user, "f21", &id, json!([{ "id": "t", "payload": "y" }])).await.weave_error(400, 14);
@@ -772,5 +632,5 @@ async fn f_21_starting_or_appending_over_quota_is_400_14() {
     assert!(!stored.contains_key("t"), "F-21: the refused append stays out: {stored:?}");
     let (_, colls) = storage_state(&user).await;
     assert!(colls.get("f21b").is_none() && colls.get("f21c").is_none(), "{colls}");
-    assert_k_invariants(&server, &user).await;
+    assert_invariants(&server, &[user.uid()]).await;
 }

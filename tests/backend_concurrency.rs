@@ -5,53 +5,12 @@ mod common;
 
 use std::collections::HashSet;
 
-use common::{Check, TestServer, get, send};
+use common::{Check, TestServer, assert_invariants, get, send};
 use futures_util::future::join_all;
 use serde_json::json;
 use syncstorage_harness::client::SyncRequest;
 
 const PARALLEL: usize = 16;
-
-/// Asserts the K-invariants that concern one user, straight from the database.
-async fn assert_consistent(server: &TestServer, uid: u64) {
-    let db = server.db().await;
-    let uid = uid as i64;
-    // K-26: no collection older than its newest record.
-    let rows = db
-        .query(
-            "SELECT b.collection_id FROM bsos b JOIN user_collections uc USING (user_id, collection_id)
-              WHERE b.user_id = $1 GROUP BY b.collection_id, uc.modified HAVING max(b.modified) > uc.modified",
-            &[&uid],
-        )
-        .await
-        .expect("K-26 query");
-    assert!(rows.is_empty(), "K-26 violated for {} collections", rows.len());
-    // K-28 strict: totals match the records alive at the last write.
-    let rows = db
-        .query(
-            "SELECT uc.collection_id FROM user_collections uc
-              CROSS JOIN LATERAL (SELECT count(*) AS n, coalesce(sum(octet_length(b.payload)), 0) AS bytes
-                                    FROM bsos b WHERE b.user_id = uc.user_id
-                                     AND b.collection_id = uc.collection_id AND b.expiry > uc.modified) x
-              WHERE uc.user_id = $1 AND uc.collection_id <> 0
-                AND uc.modified > TIMESTAMPTZ '0001-01-01 00:00:00+00'
-                AND (uc.count IS DISTINCT FROM x.n OR uc.total_bytes IS DISTINCT FROM x.bytes)",
-            &[&uid],
-        )
-        .await
-        .expect("K-28 query");
-    assert!(rows.is_empty(), "K-28 violated for {} collections", rows.len());
-    // K-17: every record has its collection row.
-    let rows = db
-        .query(
-            "SELECT b.bso_id FROM bsos b LEFT JOIN user_collections uc USING (user_id, collection_id)
-              WHERE b.user_id = $1 AND uc.user_id IS NULL",
-            &[&uid],
-        )
-        .await
-        .expect("K-17 query");
-    assert!(rows.is_empty(), "K-17 violated: {} orphan records", rows.len());
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn parallel_first_writes_to_one_new_collection_get_distinct_timestamps() {
@@ -83,7 +42,7 @@ async fn parallel_first_writes_to_one_new_collection_get_distinct_timestamps() {
     for item in items.as_array().into_iter().flatten() {
         assert!(item["modified"].as_f64().expect("modified") <= coll_ts, "I-05");
     }
-    assert_consistent(&server, user.uid()).await;
+    assert_invariants(&server, &[user.uid()]).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -111,7 +70,7 @@ async fn parallel_users_creating_one_new_collection_name_share_one_id() {
     for user in &users {
         let resp = get(user, &format!("storage/{name}")).await;
         assert_eq!(resp.status_is(200).json_body(), json!(["a"]));
-        assert_consistent(&server, user.uid()).await;
+        assert_invariants(&server, &[user.uid()]).await;
     }
 }
 
@@ -139,7 +98,7 @@ async fn parallel_writes_to_several_collections_never_share_a_timestamp() {
     let storage_ts = info.status_is(200).ts_header("x-last-modified");
     let highest = stamps.iter().map(|s| s.parse::<f64>().expect("ts")).fold(0.0, f64::max);
     assert_eq!(storage_ts, highest, "I-05: storage ts is the latest T");
-    assert_consistent(&server, user.uid()).await;
+    assert_invariants(&server, &[user.uid()]).await;
     // Usage counts bytes, not characters: 'é' is two bytes in UTF-8.
     let usage = get(&user, "info/collection_usage").await.json_body();
     let total_kb: f64 = usage.as_object().expect("map").values().filter_map(|v| v.as_f64()).sum();
@@ -180,5 +139,5 @@ async fn concurrent_batch_commits_and_deletes_stay_consistent() {
     }
     let listing = get(&user, "storage/mixed").await.json_body();
     assert_eq!(listing.as_array().map(Vec::len), Some(4));
-    assert_consistent(&server, user.uid()).await;
+    assert_invariants(&server, &[user.uid()]).await;
 }

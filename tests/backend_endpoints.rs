@@ -3,70 +3,20 @@
 
 mod common;
 
+use common::read::ids;
+use common::ts::{cs, cs_json, last_modified, put_ok, ts_text};
 use common::{Check, TestServer, delete, get, post_json, put_json, send};
 use reqwest::Method;
 use serde_json::{Value, json};
-use syncstorage_harness::client::{SyncRequest, SyncResponse, SyncUser};
+use syncstorage_harness::client::{SyncRequest, SyncUser};
 
 // ---- local helpers -------------------------------------------------------------------------
-
-/// A server ts as hundredths of a second, from its two-decimal text (I-01).
-fn cs(raw: &str) -> i64 {
-    let (int, frac) = raw.split_once('.').unwrap_or_else(|| panic!("ts without decimals: {raw:?}"));
-    assert!(
-        !int.is_empty()
-            && int.bytes().all(|b| b.is_ascii_digit())
-            && frac.len() == 2
-            && frac.bytes().all(|b| b.is_ascii_digit()),
-        "ts is not digits with two decimals: {raw:?}"
-    );
-    int.parse::<i64>().expect("int") * 100 + frac.parse::<i64>().expect("frac")
-}
-
-/// A JSON number ts as hundredths of a second.
-fn cs_json(v: &Value) -> i64 {
-    (v.as_f64().unwrap_or_else(|| panic!("not a number: {v}")) * 100.0).round() as i64
-}
-
-fn ts_text(cs: i64) -> String {
-    format!("{}.{:02}", cs / 100, cs % 100)
-}
-
-fn last_modified(resp: &SyncResponse) -> i64 {
-    cs(&resp.header_str("x-last-modified"))
-}
 
 /// The user's info/collections body and storage ts.
 async fn info(user: &SyncUser) -> (Value, i64) {
     let resp = get(user, "info/collections").await;
     resp.status_is(200);
     (resp.json_body(), last_modified(&resp))
-}
-
-/// The ids a collection lists, sorted.
-async fn ids(user: &SyncUser, coll: &str) -> Vec<String> {
-    let resp = get(user, &format!("storage/{coll}")).await;
-    let mut out: Vec<String> = resp
-        .status_is(200)
-        .json_body()
-        .as_array()
-        .unwrap_or_else(|| panic!("listing is not a list\n{}", resp.transcript()))
-        .iter()
-        .map(|v| v.as_str().expect("id").to_owned())
-        .collect();
-    out.sort();
-    out
-}
-
-/// PUTs a record and returns its T.
-async fn put_record(user: &SyncUser, path: &str, body: Value) -> i64 {
-    let resp = put_json(user, path, body).await;
-    resp.status_is(200);
-    last_modified(&resp)
-}
-
-fn assert_empty_body(resp: &SyncResponse) {
-    assert!(resp.body().is_empty(), "body should be empty\n{}", resp.transcript());
 }
 
 fn kb(bytes: usize) -> f64 {
@@ -91,7 +41,7 @@ async fn a_01_info_collections_maps_each_collection_to_its_ts() {
     assert_eq!(empty.header_str("x-weave-records"), "0");
     assert_eq!(empty.header_str("x-last-modified"), "0.00");
 
-    let t1 = put_record(&user, "storage/c1/a", json!({"payload": "é"})).await;
+    let t1 = put_ok(&user, "storage/c1/a", json!({"payload": "é"})).await;
     server.advance_ms(10).await;
     let post = post_json(&user, "storage/c2", json!([{"id": "b", "payload": "x"}])).await;
     let t2 = cs_json(&post.status_is(200).json_body()["modified"]);
@@ -117,7 +67,7 @@ async fn a_01_info_collections_maps_each_collection_to_its_ts() {
 async fn a_02_expired_token_is_accepted_only_by_info_collections() {
     let server = TestServer::start().await;
     let user = server.user();
-    let t = put_record(&user, "storage/c/a", json!({"payload": "keep"})).await;
+    let t = put_ok(&user, "storage/c/a", json!({"payload": "keep"})).await;
     let expired = user.expired();
 
     let resp = get(&expired, "info/collections").await;
@@ -157,17 +107,17 @@ async fn a_03_info_quota_used_grows_by_the_payload_bytes() {
     assert_eq!(body[1], Value::Null, "quota is not enforced, so the limit is null");
 
     // 500 two-byte characters: 1000 bytes, not 500.
-    put_record(&user, "storage/c/a", json!({"payload": "é".repeat(500)})).await;
+    put_ok(&user, "storage/c/a", json!({"payload": "é".repeat(500)})).await;
     let body = get(&user, "info/quota").await.json_body();
     assert_kb(&body[0], 1000, "used after 1000 bytes");
 
     // A 4-byte character in another collection adds exactly 4 bytes.
-    put_record(&user, "storage/d/b", json!({"payload": "😀"})).await;
+    put_ok(&user, "storage/d/b", json!({"payload": "😀"})).await;
     assert_kb(&get(&user, "info/quota").await.json_body()[0], 1004, "used after 1004 bytes");
 
     // Shrinking a payload shrinks usage; a ttl-0 record is not live and does not count.
-    put_record(&user, "storage/c/a", json!({"payload": "€"})).await;
-    put_record(&user, "storage/c/z", json!({"payload": "x".repeat(300), "ttl": 0})).await;
+    put_ok(&user, "storage/c/a", json!({"payload": "€"})).await;
+    put_ok(&user, "storage/c/z", json!({"payload": "x".repeat(300), "ttl": 0})).await;
     assert_kb(&get(&user, "info/quota").await.json_body()[0], 7, "used after shrink");
 }
 
@@ -176,7 +126,7 @@ async fn a_03_info_quota_used_grows_by_the_payload_bytes() {
 async fn a_03_info_quota_reports_the_enforced_limit_in_kb() {
     let server = TestServer::with(|c| c.quota_limit = Some(3 * 1024 * 1024)).await;
     let user = server.user();
-    put_record(&user, "storage/c/a", json!({"payload": "x".repeat(2048)})).await;
+    put_ok(&user, "storage/c/a", json!({"payload": "x".repeat(2048)})).await;
     let resp = get(&user, "info/quota").await;
     let body = resp.status_is(200).json_body();
     assert_kb(&body[0], 2048, "used");
@@ -197,11 +147,11 @@ async fn a_04_collection_usage_maps_collections_to_live_payload_kb() {
     )
     .await;
     post.status_is(200);
-    put_record(&user, "storage/c2/a", json!({"payload": "😀😀", "ttl": 5})).await;
+    put_ok(&user, "storage/c2/a", json!({"payload": "😀😀", "ttl": 5})).await;
     // c3 exists but holds only a record that is never live.
-    put_record(&user, "storage/c3/a", json!({"payload": "gone", "ttl": 0})).await;
+    put_ok(&user, "storage/c3/a", json!({"payload": "gone", "ttl": 0})).await;
     // c4 exists but its only record was deleted.
-    put_record(&user, "storage/c4/a", json!({"payload": "gone"})).await;
+    put_ok(&user, "storage/c4/a", json!({"payload": "gone"})).await;
     delete(&user, "storage/c4?ids=a").await.status_is(200);
 
     let resp = get(&user, "info/collection_usage").await;
@@ -302,7 +252,7 @@ async fn a_06_info_configuration_reports_the_limits_the_server_enforces() {
 async fn a_06_preconditions_do_not_apply_to_info_configuration() {
     let server = TestServer::start().await;
     let user = server.user();
-    let t = put_record(&user, "storage/c/a", json!({"payload": "x"})).await;
+    let t = put_ok(&user, "storage/c/a", json!({"payload": "x"})).await;
     let plain = get(&user, "info/configuration").await.status_is(200).json_body();
     // Where the spec is silent the reference ignores precondition headers here entirely: no 304,
     // no 412, and no 400 even for values it would refuse elsewhere.
@@ -331,7 +281,7 @@ async fn a_07_unknown_collection_lists_empty() {
     }
     // A name another user created is still unknown to this one.
     let other = server.user();
-    put_record(&other, "storage/theirs/a", json!({"payload": "x"})).await;
+    put_ok(&other, "storage/theirs/a", json!({"payload": "x"})).await;
     let resp = get(&user, "storage/theirs").await;
     assert_eq!(resp.status_is(200).json_body(), json!([]));
     assert_eq!(resp.header_str("x-last-modified"), "0.00");
@@ -342,8 +292,8 @@ async fn a_07_unknown_collection_lists_empty() {
 async fn a_07_existing_collection_lists_ids_or_full_records() {
     let server = TestServer::start().await;
     let user = server.user();
-    let ta = put_record(&user, "storage/c/a", json!({"payload": "α"})).await;
-    let tb = put_record(&user, "storage/c/b", json!({"payload": "β", "sortindex": 2})).await;
+    let ta = put_ok(&user, "storage/c/a", json!({"payload": "α"})).await;
+    let tb = put_ok(&user, "storage/c/b", json!({"payload": "β", "sortindex": 2})).await;
     assert_eq!(ids(&user, "c").await, vec!["a", "b"]);
     let resp = get(&user, "storage/c?full=1").await;
     let mut items = resp.status_is(200).json_body().as_array().expect("list").clone();
@@ -364,7 +314,7 @@ async fn a_07_existing_collection_lists_ids_or_full_records() {
 async fn a_08_post_writes_many_records_at_one_t() {
     let server = TestServer::start().await;
     let user = server.user();
-    let t0 = put_record(&user, "storage/c/u", json!({"payload": "old"})).await;
+    let t0 = put_ok(&user, "storage/c/u", json!({"payload": "old"})).await;
     server.advance_ms(10).await;
     let resp = post_json(
         &user,
@@ -399,9 +349,9 @@ async fn a_08_post_writes_many_records_at_one_t() {
 async fn a_09_delete_collection_removes_it_with_records_and_batches() {
     let server = TestServer::start().await;
     let user = server.user();
-    put_record(&user, "storage/c/a", json!({"payload": "x"})).await;
-    put_record(&user, "storage/c/b", json!({"payload": "y"})).await;
-    let keep = put_record(&user, "storage/other/k", json!({"payload": "z"})).await;
+    put_ok(&user, "storage/c/a", json!({"payload": "x"})).await;
+    put_ok(&user, "storage/c/b", json!({"payload": "y"})).await;
+    let keep = put_ok(&user, "storage/other/k", json!({"payload": "z"})).await;
     let batch = post_json(&user, "storage/c?batch=true", json!([{"id": "s", "payload": "staged"}])).await;
     let batch_id = batch.status_is(202).json_body()["batch"].as_str().expect("batch id").to_owned();
 
@@ -438,7 +388,7 @@ async fn a_09_delete_collection_removes_it_with_records_and_batches() {
 async fn a_09_delete_of_unknown_collection_changes_nothing() {
     let server = TestServer::start().await;
     let user = server.user();
-    let t = put_record(&user, "storage/c/a", json!({"payload": "x"})).await;
+    let t = put_ok(&user, "storage/c/a", json!({"payload": "x"})).await;
     let before = info(&user).await;
     let resp = delete(&user, "storage/never").await;
     // Where the spec is silent the reference reports the (unchanged) storage ts as {"modified"}.
@@ -478,7 +428,7 @@ async fn a_10_delete_ids_removes_listed_records_and_keeps_the_collection() {
 async fn a_10_delete_ids_on_unknown_collection_creates_nothing() {
     let server = TestServer::start().await;
     let user = server.user();
-    let t = put_record(&user, "storage/c/a", json!({"payload": "x"})).await;
+    let t = put_ok(&user, "storage/c/a", json!({"payload": "x"})).await;
     let before = info(&user).await;
     let resp = delete(&user, "storage/fresh?ids=x,y").await;
     assert_eq!(cs_json(&resp.status_is(200).json_body()["modified"]), t);
@@ -492,9 +442,9 @@ async fn a_10_delete_ids_on_unknown_collection_creates_nothing() {
 async fn a_11_get_record_returns_its_fields_and_404_when_missing() {
     let server = TestServer::start().await;
     let user = server.user();
-    let ta = put_record(&user, "storage/c/a", json!({"payload": "p ✓", "sortindex": 3, "ttl": 100})).await;
-    let tb = put_record(&user, "storage/c/b", json!({"payload": "q"})).await;
-    put_record(&user, "storage/c/zero", json!({"payload": "r", "ttl": 0})).await;
+    let ta = put_ok(&user, "storage/c/a", json!({"payload": "p ✓", "sortindex": 3, "ttl": 100})).await;
+    let tb = put_ok(&user, "storage/c/b", json!({"payload": "q"})).await;
+    put_ok(&user, "storage/c/zero", json!({"payload": "r", "ttl": 0})).await;
 
     let a = get(&user, "storage/c/a").await;
     let body = a.status_is(200).json_body();
@@ -549,9 +499,9 @@ async fn a_12_put_creates_then_updates_and_answers_t() {
 async fn a_13_delete_record_twice_gives_200_then_404() {
     let server = TestServer::start().await;
     let user = server.user();
-    put_record(&user, "storage/c/a", json!({"payload": "x"})).await;
-    put_record(&user, "storage/c/b", json!({"payload": "y"})).await;
-    put_record(&user, "storage/c/zero", json!({"payload": "z", "ttl": 0})).await;
+    put_ok(&user, "storage/c/a", json!({"payload": "x"})).await;
+    put_ok(&user, "storage/c/b", json!({"payload": "y"})).await;
+    put_ok(&user, "storage/c/zero", json!({"payload": "z", "ttl": 0})).await;
 
     let resp = delete(&user, "storage/c/a").await;
     let body = resp.status_is(200).json_body();
@@ -572,7 +522,7 @@ async fn a_13_delete_record_twice_gives_200_then_404() {
 async fn wipe_and_check(path: &str) {
     let server = TestServer::start().await;
     let user = server.user();
-    put_record(&user, "storage/c1/a", json!({"payload": "x"})).await;
+    put_ok(&user, "storage/c1/a", json!({"payload": "x"})).await;
     post_json(&user, "storage/c2", json!([{"id": "b", "payload": "y"}])).await.status_is(200);
     let s = info(&user).await.1;
 
@@ -609,7 +559,7 @@ async fn a_14_delete_user_root_wipes_everything_as_a_write() {
 async fn a_15_unsupported_method_gives_405_with_empty_body() {
     let server = TestServer::start().await;
     let user = server.user();
-    put_record(&user, "storage/c/a", json!({"payload": "x"})).await;
+    put_ok(&user, "storage/c/a", json!({"payload": "x"})).await;
     let before = info(&user).await;
     for req in [
         SyncRequest::new(Method::PATCH, "storage/c").json(&json!([{"id": "p", "payload": "x"}])),
@@ -621,8 +571,7 @@ async fn a_15_unsupported_method_gives_405_with_empty_body() {
         SyncRequest::new(Method::PATCH, "storage/c/a").json(&json!({"payload": "z"})),
     ] {
         let resp = send(&user, req).await;
-        resp.status_is(405);
-        assert_empty_body(&resp);
+        resp.status_is(405).empty_body();
     }
     assert_eq!(info(&user).await, before);
     assert_eq!(get(&user, "storage/c/a").await.json_body()["payload"], json!("x"));
@@ -698,7 +647,7 @@ async fn a_18_cors_preflight_echoes_any_origin() {
 async fn a_19_missing_or_bad_hawk_gives_401() {
     let server = TestServer::start().await;
     let user = server.user();
-    let t = put_record(&user, "storage/c/a", json!({"payload": "x"})).await;
+    let t = put_ok(&user, "storage/c/a", json!({"payload": "x"})).await;
     for req in [
         SyncRequest::get("info/collections").unsigned(),
         SyncRequest::get("info/collections").wrong_key(),
@@ -722,7 +671,7 @@ async fn a_19_another_users_token_is_refused_before_data_access() {
     let server = TestServer::start().await;
     let intruder = server.user();
     let victim = server.user();
-    let t = put_record(&victim, "storage/c/a", json!({"payload": "secret"})).await;
+    let t = put_ok(&victim, "storage/c/a", json!({"payload": "secret"})).await;
     let root = format!("/1.5/{}", victim.uid());
     // Where the spec is silent the reference answers 401/0.
     for req in [

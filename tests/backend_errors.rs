@@ -6,6 +6,8 @@ mod common;
 
 use std::time::{Duration, SystemTime};
 
+use common::batch::new_batch;
+use common::body::{json_raw, padded_post_body, padded_put_body};
 use common::{Check, TestServer, delete, get, post_json, put_json, send};
 use reference_backend::Config;
 use reqwest::Method;
@@ -71,21 +73,6 @@ fn ts_minus_10ms(ts: &str) -> String {
     format!("{}.{:02}", ms / 1000, (ms % 1000) / 10)
 }
 
-/// A JSON body of exactly `len` bytes: one record, padded with whitespace.
-fn padded_body(len: usize, put: bool) -> Vec<u8> {
-    let (head, tail) = if put { (r#"{"payload":""#, r#""}"#) } else { (r#"[{"id":"big","payload":""#, r#""}]"#) };
-    let mut body = format!("{head}{}{tail}", "é".repeat((len - head.len() - tail.len()) / 2));
-    while body.len() < len {
-        body.push(' ');
-    }
-    assert_eq!(body.len(), len);
-    body.into_bytes()
-}
-
-fn json_req(method: Method, path: &str, body: &[u8]) -> SyncRequest {
-    SyncRequest::new(method, path).header("Content-Type", "application/json").body(body.to_vec())
-}
-
 async fn heartbeat(client: &SyncClient, path: &str) -> SyncResponse {
     client.send(SyncRequest::get(path)).await.unwrap_or_else(|e| panic!("{path}: {e}"))
 }
@@ -107,8 +94,8 @@ async fn j_01_error_bodies_are_bare_json_integers_and_some_are_empty() {
     nonexistent.weave_error(404, 0);
     let bad_total = send(&user, SyncRequest::post("storage/j01?batch=true").header("X-Weave-Total-Records", "abc").json(&json!([]))).await;
     bad_total.weave_error(400, 1);
-    send(&user, json_req(Method::PUT, "storage/j01/a", b"{")).await.weave_error(400, 6);
-    send(&user, json_req(Method::PUT, "storage/j01/a", b"\"notabso\"")).await.weave_error(400, 8);
+    send(&user, json_raw(Method::PUT, "storage/j01/a", b"{")).await.weave_error(400, 6);
+    send(&user, json_raw(Method::PUT, "storage/j01/a", b"\"notabso\"")).await.weave_error(400, 8);
     get(&user, "storage/bad!name").await.weave_error(400, 13);
     let over = send(&user, SyncRequest::post("storage/j01").header("X-Weave-Records", "3").json(&json!([]))).await;
     over.weave_error(400, 17);
@@ -450,17 +437,17 @@ async fn j_12_too_large_bodies_and_payloads_are_413() {
     let before = stored(&server, &user).await;
     let resp = put_json(&user, "storage/keep/r", json!({ "payload": format!("{}a", "é".repeat(50)) })).await;
     assert_weave_in(&resp, 413, &[0, 17]);
-    let resp = send(&user, json_req(Method::PUT, "storage/keep/s", &padded_body(1025, true))).await;
+    let resp = send(&user, json_raw(Method::PUT, "storage/keep/s", &padded_put_body(1025))).await;
     assert_weave_in(&resp, 413, &[0, 17]);
-    let resp = send(&user, json_req(Method::POST, "storage/keep", &padded_body(1025, false))).await;
+    let resp = send(&user, json_raw(Method::POST, "storage/keep", &padded_post_body(1025))).await;
     assert_weave_in(&resp, 413, &[0, 17]);
-    let chunked = SyncRequest::post("storage/keep").header("Content-Type", "application/json").chunked(padded_body(1025, false));
+    let chunked = SyncRequest::post("storage/keep").header("Content-Type", "application/json").chunked(padded_post_body(1025));
     let resp = send(&user, chunked).await;
     assert!(matches!(resp.status_code(), 413 | 400) && weave_code(&resp).is_some(), "E-08\n{}", resp.transcript());
     assert_eq!(stored(&server, &user).await, before, "J-12: nothing written");
     // A body of exactly max_request_bytes is read: its one record then fails alone (E-07), and
     // in a new collection that stores nothing (E-09).
-    let resp = send(&user, json_req(Method::POST, "storage/fresh", &padded_body(1024, false))).await;
+    let resp = send(&user, json_raw(Method::POST, "storage/fresh", &padded_post_body(1024))).await;
     assert_eq!(resp.status_is(200).json_body()["failed"]["big"], "retry bytes", "{}", resp.transcript());
     assert_eq!(stored(&server, &user).await, before);
 }
@@ -636,8 +623,7 @@ fn per_record_refusal(resp: &SyncResponse, id: &str) -> bool {
 async fn sweep_user(server: &TestServer) -> (SyncUser, String) {
     let user = server.user();
     put_json(&user, "storage/keep/r", json!({ "payload": "orig", "sortindex": 1 })).await.status_is(200);
-    let start = send(&user, SyncRequest::post("storage/keep?batch=true").json(&json!([{ "id": "staged", "payload": "s" }]))).await;
-    let batch = start.status_is(202).json_body()["batch"].as_str().expect("batch").to_owned();
+    let batch = new_batch(&user, "keep", json!([{ "id": "staged", "payload": "s" }])).await;
     (user, batch)
 }
 
@@ -668,10 +654,6 @@ async fn sweep(server: &TestServer, user: &SyncUser, cases: Vec<(SyncRequest, Wa
     assert!(problems.is_empty(), "{} of {count} malformed requests misbehaved:\n{}", problems.len(), problems.join("\n---\n"));
 }
 
-fn raw(method: Method, path: &str, body: &[u8]) -> SyncRequest {
-    json_req(method, path, body)
-}
-
 // J-15
 #[tokio::test]
 async fn j_15_sweep_malformed_json_and_wrong_types() {
@@ -698,18 +680,18 @@ async fn j_15_sweep_malformed_json_and_wrong_types() {
         deep_obj.into_bytes(),
     ];
     for body in &unparseable {
-        cases.push((raw(Method::PUT, "storage/keep/r", body), Want::Weave(400, &[6])));
-        cases.push((raw(Method::PUT, "storage/fresh/x", body), Want::Weave(400, &[6])));
+        cases.push((json_raw(Method::PUT, "storage/keep/r", body), Want::Weave(400, &[6])));
+        cases.push((json_raw(Method::PUT, "storage/fresh/x", body), Want::Weave(400, &[6])));
     }
     for body in [&b"{"[..], b"[", b"", b"[{\"id\":\"a\"},", b"\xff"] {
-        cases.push((raw(Method::POST, "storage/keep", body), Want::Weave(400, &[6])));
-        cases.push((raw(Method::POST, "storage/fresh", body), Want::Weave(400, &[6])));
-        cases.push((raw(Method::POST, &append, body), Want::Weave(400, &[6])));
+        cases.push((json_raw(Method::POST, "storage/keep", body), Want::Weave(400, &[6])));
+        cases.push((json_raw(Method::POST, "storage/fresh", body), Want::Weave(400, &[6])));
+        cases.push((json_raw(Method::POST, &append, body), Want::Weave(400, &[6])));
     }
-    cases.push((raw(Method::POST, "storage/keep", deep.as_bytes()), Want::Weave(400, &[6])));
+    cases.push((json_raw(Method::POST, "storage/keep", deep.as_bytes()), Want::Weave(400, &[6])));
     // Numbers out of every range: unparseable to some parsers, invalid values to others.
     for body in [&br#"{"sortindex":1e400}"#[..], br#"{"ttl":-1e400}"#] {
-        cases.push((raw(Method::PUT, "storage/keep/r", body), Want::Weave(400, &[6, 8])));
+        cases.push((json_raw(Method::PUT, "storage/keep/r", body), Want::Weave(400, &[6, 8])));
     }
     let invalid_put: Vec<&[u8]> = vec![
         br#""str""#,
@@ -739,8 +721,8 @@ async fn j_15_sweep_malformed_json_and_wrong_types() {
         br#"{"id":"r","payload":"x","extra":null}"#,
     ];
     for body in invalid_put {
-        cases.push((raw(Method::PUT, "storage/keep/r", body), Want::Weave(400, &[8])));
-        cases.push((raw(Method::PUT, "storage/fresh/r", body), Want::Weave(400, &[8])));
+        cases.push((json_raw(Method::PUT, "storage/keep/r", body), Want::Weave(400, &[8])));
+        cases.push((json_raw(Method::PUT, "storage/fresh/r", body), Want::Weave(400, &[8])));
     }
     let invalid_post: Vec<&[u8]> = vec![
         b"{}",
@@ -758,10 +740,10 @@ async fn j_15_sweep_malformed_json_and_wrong_types() {
         br#"[{"id":"a"},{"id":"a"}]"#,
     ];
     for body in invalid_post {
-        cases.push((raw(Method::POST, "storage/keep", body), Want::Weave(400, &[8])));
-        cases.push((raw(Method::POST, "storage/fresh", body), Want::Weave(400, &[8])));
-        cases.push((raw(Method::POST, &append, body), Want::Weave(400, &[8])));
-        cases.push((raw(Method::POST, "storage/fresh?batch=true", body), Want::Weave(400, &[8])));
+        cases.push((json_raw(Method::POST, "storage/keep", body), Want::Weave(400, &[8])));
+        cases.push((json_raw(Method::POST, "storage/fresh", body), Want::Weave(400, &[8])));
+        cases.push((json_raw(Method::POST, &append, body), Want::Weave(400, &[8])));
+        cases.push((json_raw(Method::POST, "storage/fresh?batch=true", body), Want::Weave(400, &[8])));
     }
     // Records that fail alone: in a new collection that stores nothing (E-09).
     let long_id = format!(r#"[{{"id":"{}","payload":"x"}}]"#, "X".repeat(65));
@@ -776,7 +758,7 @@ async fn j_15_sweep_malformed_json_and_wrong_types() {
         (long_id.into_bytes(), "XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX"),
     ];
     for (body, id) in per_record {
-        cases.push((raw(Method::POST, "storage/fresh", &body), Want::Failed(id)));
+        cases.push((json_raw(Method::POST, "storage/fresh", &body), Want::Failed(id)));
     }
     let newlines = |path: &str, body: &[u8]| SyncRequest::post(path).header("Content-Type", "application/newlines").body(body.to_vec());
     for (body, code) in [(&b"{\n"[..], 6), (b"42\n", 8), (b"\n\n", 6), (b"\r\n", 6), (b"[]", 8), (b"{\"id\":\"a\"}\n\n{\"id\":\"b\"}", 6)] {
@@ -794,42 +776,42 @@ async fn j_15_sweep_nul_and_lone_surrogates_in_payloads_ids_and_paths() {
     let append = format!("storage/keep?batch={batch}");
     let mut cases: Vec<(SyncRequest, Want)> = vec![
         // E-11 (reference choice): U+0000 is refused per record.
-        (raw(Method::PUT, "storage/keep/r", br#"{"payload":"a\u0000b"}"#), Want::Weave(400, &[8])),
-        (raw(Method::PUT, "storage/fresh/x", br#"{"payload":"\u0000"}"#), Want::Weave(400, &[8])),
-        (raw(Method::PUT, "storage/keep/r", br#"{"id":"r\u0000","payload":"x"}"#), Want::Weave(400, &[8])),
-        (raw(Method::POST, "storage/fresh", br#"[{"id":"x","payload":"\u0000"}]"#), Want::Failed("x")),
-        (raw(Method::POST, "storage/fresh", br#"[{"id":"x\u0000","payload":"x"}]"#), Want::Failed("x\u{0}")),
-        (raw(Method::POST, &append, br#"[{"id":"x","payload":"\u0000"}]"#), Want::Failed("x")),
+        (json_raw(Method::PUT, "storage/keep/r", br#"{"payload":"a\u0000b"}"#), Want::Weave(400, &[8])),
+        (json_raw(Method::PUT, "storage/fresh/x", br#"{"payload":"\u0000"}"#), Want::Weave(400, &[8])),
+        (json_raw(Method::PUT, "storage/keep/r", br#"{"id":"r\u0000","payload":"x"}"#), Want::Weave(400, &[8])),
+        (json_raw(Method::POST, "storage/fresh", br#"[{"id":"x","payload":"\u0000"}]"#), Want::Failed("x")),
+        (json_raw(Method::POST, "storage/fresh", br#"[{"id":"x\u0000","payload":"x"}]"#), Want::Failed("x\u{0}")),
+        (json_raw(Method::POST, &append, br#"[{"id":"x","payload":"\u0000"}]"#), Want::Failed("x")),
         // B-01: an invalid path id matches no record route; B-15: nor a bad collection name.
-        (raw(Method::PUT, "storage/keep/a%00b", br#"{"payload":"x"}"#), Want::Weave(404, &[0])),
+        (json_raw(Method::PUT, "storage/keep/a%00b", br#"{"payload":"x"}"#), Want::Weave(404, &[0])),
         (SyncRequest::get("storage/keep/%00"), Want::Weave(404, &[0])),
         (SyncRequest::delete("storage/keep/%FF"), Want::Weave(404, &[0])),
-        (raw(Method::POST, "storage/ke%00ep", br#"[{"id":"x","payload":"x"}]"#), Want::Weave(400, &[13])),
+        (json_raw(Method::POST, "storage/ke%00ep", br#"[{"id":"x","payload":"x"}]"#), Want::Weave(400, &[13])),
         // A name that is not even UTF-8 is still an invalid name (B-15).
         (SyncRequest::get("storage/%FF"), Want::Weave(400, &[13])),
-        (raw(Method::POST, "storage/ke%2Fep", br#"[{"id":"x","payload":"x"}]"#), Want::Weave(400, &[13])),
+        (json_raw(Method::POST, "storage/ke%2Fep", br#"[{"id":"x","payload":"x"}]"#), Want::Weave(400, &[13])),
         (SyncRequest::get(format!("storage/{}", "c".repeat(33))), Want::Weave(400, &[13])),
         (SyncRequest::delete("storage/bad!name"), Want::Weave(400, &[13])),
         // Query values.
         (SyncRequest::get("storage/keep?ids=a%00b"), Want::Weave(400, &[0])),
         (SyncRequest::delete("storage/keep?ids=r%00"), Want::Weave(400, &[0])),
         (SyncRequest::get("storage/keep?newer=%00"), Want::Weave(400, &[0])),
-        (raw(Method::POST, "storage/keep?batch=%00", b"[]"), Want::Weave(400, &[0])),
-        (raw(Method::POST, "storage/keep?batch=true&commit=%00", b"[]"), Want::Weave(400, &[0])),
+        (json_raw(Method::POST, "storage/keep?batch=%00", b"[]"), Want::Weave(400, &[0])),
+        (json_raw(Method::POST, "storage/keep?batch=true&commit=%00", b"[]"), Want::Weave(400, &[0])),
     ];
     // Lone surrogates: grammatical JSON strings that name no character (E-11).
     for payload in [r#"\ud800"#, r#"\udc00"#, r#"x\ud800\u0041"#, r#"\ud800\ud800"#, r#"\udfff\ud800"#] {
         let put = format!(r#"{{"payload":"{payload}"}}"#);
-        cases.push((raw(Method::PUT, "storage/keep/r", put.as_bytes()), Want::Weave(400, &[6, 8])));
-        cases.push((raw(Method::PUT, "storage/fresh/x", put.as_bytes()), Want::Weave(400, &[6, 8])));
+        cases.push((json_raw(Method::PUT, "storage/keep/r", put.as_bytes()), Want::Weave(400, &[6, 8])));
+        cases.push((json_raw(Method::PUT, "storage/fresh/x", put.as_bytes()), Want::Weave(400, &[6, 8])));
         let post = format!(r#"[{{"id":"x","payload":"{payload}"}}]"#);
-        cases.push((raw(Method::POST, "storage/fresh", post.as_bytes()), Want::Refused("x")));
-        cases.push((raw(Method::POST, &append, post.as_bytes()), Want::Refused("x")));
+        cases.push((json_raw(Method::POST, "storage/fresh", post.as_bytes()), Want::Refused("x")));
+        cases.push((json_raw(Method::POST, &append, post.as_bytes()), Want::Refused("x")));
     }
     // The reference reads a lone surrogate as U+0000, which it cannot store, so the record fails
     // under that id (E-11).
-    cases.push((raw(Method::POST, "storage/fresh", br#"[{"id":"\ud800","payload":"x"}]"#), Want::Refused("\u{0}")));
-    cases.push((raw(Method::PUT, "storage/keep/r", br#"{"id":"\udc00"}"#), Want::Weave(400, &[6, 8])));
+    cases.push((json_raw(Method::POST, "storage/fresh", br#"[{"id":"\ud800","payload":"x"}]"#), Want::Refused("\u{0}")));
+    cases.push((json_raw(Method::PUT, "storage/keep/r", br#"{"id":"\udc00"}"#), Want::Weave(400, &[6, 8])));
     sweep(&server, &user, cases).await;
 }
 
@@ -841,15 +823,15 @@ async fn j_15_sweep_oversized_bodies() {
     let append = format!("storage/keep?batch={batch}");
     let chunked = |method: Method, path: &str, body: Vec<u8>| SyncRequest::new(method, path).header("Content-Type", "application/json").chunked(body);
     let cases: Vec<(SyncRequest, Want)> = vec![
-        (raw(Method::PUT, "storage/keep/r", &padded_body(4097, true)), Want::Weave(413, &[0, 17])),
-        (raw(Method::PUT, "storage/fresh/x", &padded_body(4097, true)), Want::Weave(413, &[0, 17])),
-        (raw(Method::POST, "storage/keep", &padded_body(4097, false)), Want::Weave(413, &[0, 17])),
-        (raw(Method::POST, "storage/fresh?batch=true", &padded_body(4097, false)), Want::Weave(413, &[0, 17])),
-        (raw(Method::POST, &append, &padded_body(4097, false)), Want::Weave(413, &[0, 17])),
-        (raw(Method::POST, "storage/keep", &padded_body(64 * 1024, false)), Want::Weave(413, &[0, 17])),
-        (chunked(Method::PUT, "storage/keep/r", padded_body(4097, true)), Want::Weave(413, &[0, 17])),
-        (chunked(Method::POST, "storage/keep", padded_body(4097, false)), Want::Weave(413, &[0, 17])),
-        (chunked(Method::POST, &append, padded_body(64 * 1024, false)), Want::Weave(413, &[0, 17])),
+        (json_raw(Method::PUT, "storage/keep/r", &padded_put_body(4097)), Want::Weave(413, &[0, 17])),
+        (json_raw(Method::PUT, "storage/fresh/x", &padded_put_body(4097)), Want::Weave(413, &[0, 17])),
+        (json_raw(Method::POST, "storage/keep", &padded_post_body(4097)), Want::Weave(413, &[0, 17])),
+        (json_raw(Method::POST, "storage/fresh?batch=true", &padded_post_body(4097)), Want::Weave(413, &[0, 17])),
+        (json_raw(Method::POST, &append, &padded_post_body(4097)), Want::Weave(413, &[0, 17])),
+        (json_raw(Method::POST, "storage/keep", &padded_post_body(64 * 1024)), Want::Weave(413, &[0, 17])),
+        (chunked(Method::PUT, "storage/keep/r", padded_put_body(4097)), Want::Weave(413, &[0, 17])),
+        (chunked(Method::POST, "storage/keep", padded_post_body(4097)), Want::Weave(413, &[0, 17])),
+        (chunked(Method::POST, &append, padded_post_body(64 * 1024)), Want::Weave(413, &[0, 17])),
     ];
     sweep(&server, &user, cases).await;
 }
@@ -859,8 +841,8 @@ async fn j_15_sweep_oversized_bodies() {
 async fn j_15_sweep_odd_headers() {
     let server = TestServer::start().await;
     let (user, batch) = sweep_user(&server).await;
-    let put = || raw(Method::PUT, "storage/keep/r", br#"{"payload":"changed"}"#);
-    let post = |path: &str| raw(Method::POST, path, br#"[{"id":"s","payload":"s"}]"#);
+    let put = || json_raw(Method::PUT, "storage/keep/r", br#"{"payload":"changed"}"#);
+    let post = |path: &str| json_raw(Method::POST, path, br#"[{"id":"s","payload":"s"}]"#);
     let append = format!("storage/keep?batch={batch}");
     let mut cases: Vec<(SyncRequest, Want)> = Vec::new();
     for value in ["abc", "-1", "1e3", "", " ", "1.2.3", "0x10", "１２", "1.", ".5", "NaN", "inf", "+5", "1,5"] {
@@ -934,10 +916,10 @@ async fn j_15_sweep_odd_query_values_and_paths() {
         cases.push((SyncRequest::delete(format!("storage/keep?{query}")), Want::Weave(400, &[0])));
     }
     for query in ["batch=", "batch=true1", "batch=%7B00000000-0000-0000-0000-000000000000%7D", "commit=true", "batch=true&commit=no"] {
-        cases.push((raw(Method::POST, &format!("storage/keep?{query}"), b"[]"), Want::Weave(400, &[0])));
+        cases.push((json_raw(Method::POST, &format!("storage/keep?{query}"), b"[]"), Want::Weave(400, &[0])));
     }
-    cases.push((raw(Method::POST, &format!("storage/keep?batch={batch}&commit=1"), b"[]"), Want::Weave(400, &[0])));
-    cases.push((raw(Method::POST, &format!("storage/other?batch={batch}&commit=true"), b"[]"), Want::Weave(400, &[0])));
+    cases.push((json_raw(Method::POST, &format!("storage/keep?batch={batch}&commit=1"), b"[]"), Want::Weave(400, &[0])));
+    cases.push((json_raw(Method::POST, &format!("storage/other?batch={batch}&commit=true"), b"[]"), Want::Weave(400, &[0])));
     for path in [
         format!("/1.5/{uid}/storage/keep/r/extra"),
         format!("/1.5/{uid}/storage/keep/{}", "x".repeat(65)),
@@ -948,7 +930,7 @@ async fn j_15_sweep_odd_query_values_and_paths() {
         format!("/1.6/{uid}/storage/keep"),
         format!("/1.5/-{uid}/storage/keep"),
     ] {
-        cases.push((raw(Method::PUT, &path, br#"{"payload":"x"}"#), Want::Weave(404, &[0])));
+        cases.push((json_raw(Method::PUT, &path, br#"{"payload":"x"}"#), Want::Weave(404, &[0])));
     }
     sweep(&server, &user, cases).await;
 }
@@ -977,8 +959,8 @@ async fn j_17_every_status_and_code_is_checked() {
     let table: Vec<(SyncResponse, Want)> = vec![
         (get(&user, "storage/j17?limit=-1").await, Want::Weave(400, &[0])),
         (send(&user, SyncRequest::post("storage/j17").header("X-Weave-Total-Bytes", "1").json(&json!([]))).await, Want::Weave(400, &[1])),
-        (send(&user, raw(Method::PUT, "storage/j17/a", b"{")).await, Want::Weave(400, &[6])),
-        (send(&user, raw(Method::PUT, "storage/j17/a", b"42")).await, Want::Weave(400, &[8])),
+        (send(&user, json_raw(Method::PUT, "storage/j17/a", b"{")).await, Want::Weave(400, &[6])),
+        (send(&user, json_raw(Method::PUT, "storage/j17/a", b"42")).await, Want::Weave(400, &[8])),
         (get(&user, "storage/bad!name").await, Want::Weave(400, &[13])),
         (put_json(&full, "storage/j17/b", json!({ "payload": "b" })).await, Want::Weave(400, &[14])),
         (send(&user, SyncRequest::post("storage/j17").header("X-Weave-Records", "2").json(&json!([]))).await, Want::Weave(400, &[17])),
@@ -987,7 +969,7 @@ async fn j_17_every_status_and_code_is_checked() {
         (send(&user, SyncRequest::new(Method::PATCH, "storage/j17")).await, Want::Empty(405)),
         (send(&user, SyncRequest::get("storage/j17").header("Accept", "x/yy")).await, Want::Weave(406, &[0])),
         (send(&user, SyncRequest::get("storage/j17/a").header("X-If-Unmodified-Since", ts_minus_10ms(&t))).await, Want::Empty(412)),
-        (send(&user, raw(Method::PUT, "storage/j17/a", &padded_body(101, true))).await, Want::Weave(413, &[0, 17])),
+        (send(&user, json_raw(Method::PUT, "storage/j17/a", &padded_put_body(101))).await, Want::Weave(413, &[0, 17])),
         (send(&user, SyncRequest::put("storage/j17/a").body(b"{}".to_vec())).await, Want::Weave(415, &[0])),
         (send(&user, SyncRequest::get("storage/j17/a").header("X-If-Modified-Since", t.as_str())).await, Want::Empty(304)),
     ];

@@ -4,6 +4,9 @@
 
 mod common;
 
+use common::body::raw;
+use common::read::{ids, snapshot, strings};
+use common::ts::{cs, cs_json, last_modified, put_ok, ts_text};
 use common::{Check, SECRET, TestServer, delete, get, post_json, put_json, send};
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -11,83 +14,17 @@ use syncstorage_harness::client::{SyncRequest, SyncResponse, SyncUser};
 
 // ---- local helpers -------------------------------------------------------------------------
 
-fn cs(raw: &str) -> i64 {
-    let (int, frac) = raw.split_once('.').unwrap_or_else(|| panic!("ts without decimals: {raw:?}"));
-    assert!(
-        !int.is_empty()
-            && int.bytes().all(|b| b.is_ascii_digit())
-            && frac.len() == 2
-            && frac.bytes().all(|b| b.is_ascii_digit()),
-        "ts is not digits with two decimals: {raw:?}"
-    );
-    int.parse::<i64>().expect("int") * 100 + frac.parse::<i64>().expect("frac")
-}
-
-fn cs_json(v: &Value) -> i64 {
-    (v.as_f64().unwrap_or_else(|| panic!("not a number: {v}")) * 100.0).round() as i64
-}
-
-fn ts_text(cs: i64) -> String {
-    format!("{}.{:02}", cs / 100, cs % 100)
-}
-
-fn last_modified(resp: &SyncResponse) -> i64 {
-    cs(&resp.header_str("x-last-modified"))
-}
-
 fn weave_ts(resp: &SyncResponse) -> i64 {
     cs(&resp.header_str("x-weave-timestamp"))
-}
-
-async fn put_ok(user: &SyncUser, path: &str, body: Value) -> i64 {
-    let resp = put_json(user, path, body).await;
-    last_modified(resp.status_is(200))
 }
 
 async fn storage_ts(user: &SyncUser) -> i64 {
     last_modified(get(user, "info/collections").await.status_is(200))
 }
 
-/// What a test compares to show that a refused request wrote nothing.
-async fn snapshot(user: &SyncUser, colls: &[&str]) -> Vec<Value> {
-    let resp = get(user, "info/collections").await;
-    let mut out = vec![resp.status_is(200).json_body(), json!(resp.header_str("x-last-modified"))];
-    for coll in colls {
-        let mut items = get(user, &format!("storage/{coll}?full=1")).await.status_is(200).json_body();
-        if let Value::Array(list) = &mut items {
-            list.sort_by_key(|v| v["id"].as_str().map(str::to_owned));
-        }
-        out.push(items);
-    }
-    out
-}
-
-async fn ids(user: &SyncUser, coll: &str) -> Vec<String> {
-    let resp = get(user, &format!("storage/{coll}")).await;
-    let mut out: Vec<String> = resp
-        .status_is(200)
-        .json_body()
-        .as_array()
-        .unwrap_or_else(|| panic!("listing is not a list\n{}", resp.transcript()))
-        .iter()
-        .map(|v| v.as_str().expect("id").to_owned())
-        .collect();
-    out.sort();
-    out
-}
-
-fn strings(ids: &[&str]) -> Vec<String> {
-    ids.iter().map(|s| (*s).to_owned()).collect()
-}
-
-fn assert_empty_body(resp: &SyncResponse) {
-    assert!(resp.body().is_empty(), "body should be empty\n{}", resp.transcript());
-}
-
 /// A 412 as J-11 describes it: empty body and the resource's ts in `X-Last-Modified`.
 fn assert_412(resp: &SyncResponse, resource_ts: i64) {
-    resp.status_is(412);
-    assert_empty_body(resp);
+    resp.status_is(412).empty_body();
     assert_eq!(last_modified(resp), resource_ts, "412 reports the resource ts\n{}", resp.transcript());
 }
 
@@ -98,22 +35,8 @@ fn assert_bare_code(resp: &SyncResponse, status: u16) {
     assert!(resp.header_str("content-type").starts_with("application/json"), "{}", resp.transcript());
 }
 
-fn raw(method: Method, path: &str, content_type: Option<&str>, body: impl Into<Vec<u8>>) -> SyncRequest {
-    let req = SyncRequest::new(method, path).body(body);
-    match content_type {
-        Some(ct) => req.header("Content-Type", ct),
-        None => req,
-    }
-}
-
 fn records(n: usize, payload: &str) -> Value {
     Value::Array((0..n).map(|i| json!({"id": format!("r{i}"), "payload": payload})).collect())
-}
-
-/// The server's test clock, in hundredths of a second (truncated to the 10 ms grid).
-async fn server_now(server: &TestServer) -> i64 {
-    let resp = server.client.send(SyncRequest::get("/__test__/clock")).await.expect("clock");
-    resp.status_is(200).json_body()["now_ms"].as_i64().expect("now_ms") / 10
 }
 
 // ---- D-01 ----------------------------------------------------------------------------------
@@ -151,9 +74,9 @@ async fn d_01_every_response_carries_a_current_x_weave_timestamp() {
     ];
     let mut statuses = std::collections::BTreeSet::new();
     for req in requests {
-        let before = server_now(&server).await;
+        let before = server.now_ms().await / 10;
         let resp = send(&user, req).await;
-        let after = server_now(&server).await;
+        let after = server.now_ms().await / 10;
         statuses.insert(resp.status_code());
         let ts = weave_ts(&resp);
         assert!(before <= ts && ts <= after, "X-Weave-Timestamp is not the current time ({before}..{after})\n{}", resp.transcript());
@@ -330,8 +253,7 @@ async fn d_05_if_modified_since_gives_304_at_or_above_the_resource_ts() {
     ] {
         for since in [ts, ts + 1] {
             let resp = send(&user, SyncRequest::get(path).header("X-If-Modified-Since", ts_text(since))).await;
-            resp.status_is(304);
-            assert_empty_body(&resp);
+            resp.status_is(304).empty_body();
             assert_eq!(last_modified(&resp), ts, "{}", resp.transcript());
         }
         let resp = send(&user, SyncRequest::get(path).header("X-If-Modified-Since", ts_text(ts - 1))).await;

@@ -3,137 +3,19 @@
 
 mod common;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
-use common::{Check, TestServer, delete, get, post_json, put_json, send};
+use common::body::{json_raw, padded_post_body, raw};
+use common::read::{failed_map, id_set, records, storage_state, success_set};
+use common::{Check, TestServer, assert_invariants, delete, get, post_json, put_json, send};
+use reqwest::Method;
 use serde_json::{Value, json};
-use syncstorage_harness::client::{SyncRequest, SyncResponse, SyncUser};
+use syncstorage_harness::client::SyncRequest;
 
 // ---- local helpers -------------------------------------------------------------------------
 
-/// The K-invariants of SPEC area K that concern one user (K-17, K-26, K-27, K-28 strict), each as
-/// the SPEC's query filtered by `user_id`; returns the violating rows as JSON text.
-async fn k_violations(server: &TestServer, uid: u64) -> Vec<String> {
-    const CHECKS: &[(&str, &str)] = &[
-        (
-            "K-17 bsos",
-            "SELECT b.user_id, b.collection_id, b.bso_id FROM bsos b
-               LEFT JOIN user_collections uc USING (user_id, collection_id)
-              WHERE uc.user_id IS NULL AND b.user_id = $1",
-        ),
-        (
-            "K-17 batches",
-            "SELECT b.user_id, b.collection_id, b.batch_id FROM batches b
-               LEFT JOIN user_collections uc USING (user_id, collection_id)
-              WHERE uc.user_id IS NULL AND b.user_id = $1",
-        ),
-        (
-            "K-17 batch_bsos",
-            "SELECT bb.user_id, bb.collection_id, bb.batch_id, bb.batch_bso_id FROM batch_bsos bb
-               LEFT JOIN batches b USING (user_id, collection_id, batch_id)
-              WHERE b.batch_id IS NULL AND bb.user_id = $1",
-        ),
-        (
-            "K-26",
-            "SELECT b.user_id, b.collection_id, uc.modified, max(b.modified) AS newest
-               FROM bsos b JOIN user_collections uc USING (user_id, collection_id)
-              WHERE b.user_id = $1
-              GROUP BY b.user_id, b.collection_id, uc.modified HAVING max(b.modified) > uc.modified",
-        ),
-        (
-            "K-27",
-            "SELECT user_id, collection_id, bso_id, modified, expiry FROM bsos
-              WHERE expiry < modified AND user_id = $1",
-        ),
-        (
-            "K-28 strict",
-            "SELECT uc.user_id, uc.collection_id, uc.modified, uc.count, uc.total_bytes, x.n, x.bytes
-               FROM user_collections uc
-              CROSS JOIN LATERAL (SELECT count(*) AS n, coalesce(sum(octet_length(b.payload)), 0) AS bytes
-                                    FROM bsos b
-                                   WHERE b.user_id = uc.user_id AND b.collection_id = uc.collection_id
-                                     AND b.expiry > uc.modified) x
-              WHERE uc.collection_id <> 0 AND uc.modified > TIMESTAMPTZ '0001-01-01 00:00:00+00'
-                AND (uc.count IS DISTINCT FROM x.n OR uc.total_bytes IS DISTINCT FROM x.bytes)
-                AND uc.user_id = $1",
-        ),
-    ];
-    let db = server.db().await;
-    let uid = uid as i64;
-    let mut found = Vec::new();
-    for (name, sql) in CHECKS {
-        let rows = db
-            .query(&format!("SELECT row_to_json(v)::text FROM ({sql}) v"), &[&uid])
-            .await
-            .unwrap_or_else(|e| panic!("{name} query: {e}"));
-        found.extend(rows.iter().map(|r| format!("{name}: {}", r.get::<_, String>(0))));
-    }
-    found
-}
-
-async fn assert_k_invariants(server: &TestServer, user: &SyncUser) {
-    let rows = k_violations(server, user.uid()).await;
-    assert!(rows.is_empty(), "database invariants violated:\n{}", rows.join("\n"));
-}
-
-/// Every live record of a collection by id, read with `full`.
-async fn records(user: &SyncUser, coll: &str) -> BTreeMap<String, Value> {
-    let resp = get(user, &format!("storage/{coll}?full=1")).await;
-    let items = resp.status_is(200).json_body();
-    items
-        .as_array()
-        .unwrap_or_else(|| panic!("listing is not an array\n{}", resp.transcript()))
-        .iter()
-        .map(|item| (item["id"].as_str().expect("id").to_owned(), item.clone()))
-        .collect()
-}
-
-fn id_set(ids: &[&str]) -> BTreeSet<String> {
-    ids.iter().map(|s| (*s).to_owned()).collect()
-}
-
-fn success_set(body: &Value) -> BTreeSet<String> {
-    body["success"].as_array().expect("success list").iter().map(|v| v.as_str().expect("id").to_owned()).collect()
-}
-
-fn failed_map(body: &Value) -> BTreeMap<String, String> {
-    body["failed"]
-        .as_object()
-        .expect("failed map")
-        .iter()
-        .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
-        .collect()
-}
-
-/// The storage ts (X-Last-Modified of info/collections) and the collection map.
-async fn storage_state(user: &SyncUser) -> (f64, Value) {
-    let resp = get(user, "info/collections").await;
-    let body = resp.status_is(200).json_body();
-    (resp.ts_header("x-last-modified"), body)
-}
-
 fn records_body(items: &[(&str, String)]) -> Value {
     Value::Array(items.iter().map(|(id, p)| json!({ "id": id, "payload": p })).collect())
-}
-
-/// A POST body of exactly `len` bytes holding one record whose payload is made of two-byte
-/// characters, so its length in characters is well below its length in bytes.
-fn padded_post_body(len: usize) -> Vec<u8> {
-    let head = r#"[{"id":"big","payload":""#;
-    let tail = r#""}]"#;
-    let room = len - head.len() - tail.len();
-    let mut body = String::from(head);
-    body.push_str(&"é".repeat(room / 2));
-    body.push_str(tail);
-    while body.len() < len {
-        body.push(' ');
-    }
-    assert_eq!(body.len(), len);
-    body.into_bytes()
-}
-
-async fn post_raw(user: &SyncUser, path: &str, content_type: &str, body: &[u8]) -> SyncResponse {
-    send(user, SyncRequest::post(path).header("Content-Type", content_type).body(body.to_vec())).await
 }
 
 // ---- E-01 ----------------------------------------------------------------------------------
@@ -164,7 +46,7 @@ async fn e_01_post_answers_modified_success_and_failed_with_each_id_in_one_list(
 
     let stored = records(&user, "e01").await;
     assert_eq!(stored.keys().cloned().collect::<BTreeSet<_>>(), success, "E-01: exactly the successes are stored");
-    assert_k_invariants(&server, &user).await;
+    assert_invariants(&server, &[user.uid()]).await;
 }
 
 // ---- E-02 ----------------------------------------------------------------------------------
@@ -194,7 +76,7 @@ async fn e_02_success_is_stored_and_failed_records_change_nothing() {
     assert_eq!(a["modified"].as_f64(), Some(t0), "E-02: a failed record keeps its ts");
     let b = get(&other, "storage/e02/b").await.status_is(200).json_body();
     assert_eq!(b["payload"], "stored ✓");
-    assert_k_invariants(&server, &user).await;
+    assert_invariants(&server, &[user.uid()]).await;
 }
 
 // ---- E-03 ----------------------------------------------------------------------------------
@@ -229,7 +111,7 @@ async fn e_03_every_record_a_post_creates_or_changes_gets_its_modified() {
     }
     assert_eq!(stored["r1"]["payload"], "v2");
     assert_eq!(stored["r3"]["payload"], "v1-r3", "a sortindex-only write keeps the payload");
-    assert_k_invariants(&server, &user).await;
+    assert_invariants(&server, &[user.uid()]).await;
 }
 
 // ---- E-04 ----------------------------------------------------------------------------------
@@ -276,7 +158,7 @@ async fn e_04_a_ttl_only_write_changes_only_the_expiry() {
     let t4 = r4.status_is(200).ts_header("x-last-modified");
     let rec = get(&user, "storage/e04/04").await.status_is(200).json_body();
     assert_eq!(rec["modified"].as_f64(), Some(t4), "E-04: `null` counts as supplying the field");
-    assert_k_invariants(&server, &user).await;
+    assert_invariants(&server, &[user.uid()]).await;
 }
 
 // ---- E-05 ----------------------------------------------------------------------------------
@@ -323,7 +205,7 @@ async fn e_05_valid_records_beyond_max_post_records_fail_with_retry_bso() {
 
     let stored: BTreeSet<String> = records(&user, "e05").await.into_keys().collect();
     assert_eq!(stored, id_set(&["a0", "a1", "a2", "b0", "b1", "b2", "c1", "c2", "c3"]));
-    assert_k_invariants(&server, &user).await;
+    assert_invariants(&server, &[user.uid()]).await;
 }
 
 // ---- E-06 ----------------------------------------------------------------------------------
@@ -365,7 +247,7 @@ async fn e_06_post_bytes_are_summed_in_request_order() {
 
     let stored: BTreeSet<String> = records(&user, "e06").await.into_keys().collect();
     assert_eq!(stored, id_set(&["a", "b", "c", "d", "f", "g", "i"]));
-    assert_k_invariants(&server, &user).await;
+    assert_invariants(&server, &[user.uid()]).await;
 }
 
 // ---- E-07 ----------------------------------------------------------------------------------
@@ -401,7 +283,7 @@ async fn e_07_an_oversized_record_fails_and_adds_nothing_to_the_post_sum() {
 
     let stored: BTreeSet<String> = records(&user, "e07").await.into_keys().collect();
     assert_eq!(stored, id_set(&["a", "c", "at"]));
-    assert_k_invariants(&server, &user).await;
+    assert_invariants(&server, &[user.uid()]).await;
 }
 
 // ---- E-08 ----------------------------------------------------------------------------------
@@ -430,7 +312,7 @@ async fn e_08_a_body_over_max_request_bytes_is_refused_declared_or_chunked() {
 
     let (_, colls) = storage_state(&user).await;
     assert_eq!(colls, json!({ "e08a": colls["e08a"] }), "E-08: nothing written by refused bodies");
-    assert_k_invariants(&server, &user).await;
+    assert_invariants(&server, &[user.uid()]).await;
 }
 
 // ---- E-09 ----------------------------------------------------------------------------------
@@ -481,7 +363,7 @@ async fn e_09_a_write_that_stores_nothing_creates_no_collection() {
     let (ts, colls) = storage_state(&user).await;
     assert_eq!(ts, t);
     assert_eq!(colls["base"].as_f64(), Some(t));
-    assert_k_invariants(&server, &user).await;
+    assert_invariants(&server, &[user.uid()]).await;
 }
 
 // ---- E-10 ----------------------------------------------------------------------------------
@@ -512,7 +394,7 @@ async fn e_10_whole_request_errors_store_nothing() {
         ("keep", "application/newlines", format!("{good}\n42"), 8),
     ];
     for (coll, ct, body, code) in &cases {
-        let resp = post_raw(&user, &format!("storage/{coll}"), ct, body.as_bytes()).await;
+        let resp = send(&user, raw(Method::POST, &format!("storage/{coll}"), Some(ct), body.as_bytes())).await;
         resp.weave_error(400, *code);
         assert_eq!(storage_state(&user).await, before, "E-10: nothing stored after {body}");
     }
@@ -521,9 +403,9 @@ async fn e_10_whole_request_errors_store_nothing() {
     assert_eq!(kept["r"]["payload"], "orig");
 
     // B-14: the same payload is fine outside `crypto`.
-    let resp = post_raw(&user, "storage/keep", "application/json", format!("[{bad_crypto}]").as_bytes()).await;
+    let resp = send(&user, json_raw(Method::POST, "storage/keep", format!("[{bad_crypto}]").as_bytes())).await;
     assert_eq!(success_set(&resp.status_is(200).json_body()), id_set(&["keys"]), "{}", resp.transcript());
-    assert_k_invariants(&server, &user).await;
+    assert_invariants(&server, &[user.uid()]).await;
 }
 
 // ---- E-11 ----------------------------------------------------------------------------------
@@ -586,7 +468,7 @@ async fn e_11_any_json_string_round_trips_by_put_post_and_commit() {
 
     // Escaped forms, a surrogate pair included, decode to the characters they name.
     let raw = br#"[{"id":"esc","payload":"\u00e9\ud83d\ude00\u0001\n\"\/"}]"#;
-    post_raw(&user, "storage/e11esc", "application/json", raw).await.status_is(200);
+    send(&user, json_raw(Method::POST, "storage/e11esc", raw)).await.status_is(200);
     let got = get(&user, "storage/e11esc/esc").await.status_is(200).json_body();
     assert_eq!(got["payload"], "é😀\u{1}\n\"/");
 
@@ -595,7 +477,7 @@ async fn e_11_any_json_string_round_trips_by_put_post_and_commit() {
     let usage = get(&user, "info/collection_usage").await.status_is(200).json_body();
     let kb = usage["e11post"].as_f64().expect("usage");
     assert!((kb * 1024.0 - expected as f64).abs() < 1e-6, "bytes {expected} vs {kb} KB");
-    assert_k_invariants(&server, &user).await;
+    assert_invariants(&server, &[user.uid()]).await;
 }
 
 // E-11: U+0000 cannot live in a PostgreSQL text column; where the spec is silent the reference
@@ -604,18 +486,18 @@ async fn e_11_any_json_string_round_trips_by_put_post_and_commit() {
 async fn e_11_a_nul_payload_is_refused_per_record() {
     let server = TestServer::start().await;
     let user = server.user();
-    let resp = put_raw_json(&user, "storage/e11nul/a", br#"{"payload":"a\u0000b"}"#).await;
+    let resp = send(&user, json_raw(Method::PUT, "storage/e11nul/a", br#"{"payload":"a\u0000b"}"#)).await;
     resp.weave_error(400, 8);
     get(&user, "storage/e11nul/a").await.weave_error(404, 0);
 
     let raw = br#"[{"id":"ok","payload":"fine"},{"id":"nul","payload":"\u0000"}]"#;
-    let resp = post_raw(&user, "storage/e11nul", "application/json", raw).await;
+    let resp = send(&user, json_raw(Method::POST, "storage/e11nul", raw)).await;
     let body = resp.status_is(200).json_body();
     assert_eq!(success_set(&body), id_set(&["ok"]), "{}", resp.transcript());
     assert!(failed_map(&body).contains_key("nul"), "{}", resp.transcript());
 
     let raw = br#"[{"id":"ok2","payload":"fine"},{"id":"nul2","payload":"x\u0000"}]"#;
-    let start = post_raw(&user, "storage/e11nul?batch=true", "application/json", raw).await;
+    let start = send(&user, json_raw(Method::POST, "storage/e11nul?batch=true", raw)).await;
     let started = start.status_is(202).json_body();
     assert!(failed_map(&started).contains_key("nul2"), "{}", start.transcript());
     let batch = started["batch"].as_str().expect("batch").to_owned();
@@ -623,11 +505,7 @@ async fn e_11_a_nul_payload_is_refused_per_record() {
     commit.status_is(200);
     let stored: BTreeSet<String> = records(&user, "e11nul").await.into_keys().collect();
     assert_eq!(stored, id_set(&["ok", "ok2"]));
-    assert_k_invariants(&server, &user).await;
-}
-
-async fn put_raw_json(user: &SyncUser, path: &str, body: &[u8]) -> SyncResponse {
-    send(user, SyncRequest::put(path).header("Content-Type", "application/json").body(body.to_vec())).await
+    assert_invariants(&server, &[user.uid()]).await;
 }
 
 // E-11: `"\ud800"` is a JSON string by the grammar (RFC 8259 section 7) but names no character,
@@ -639,12 +517,12 @@ async fn e_11_a_lone_surrogate_payload_is_refused_per_record() {
     let user = server.user();
     // Both answers are judged before failing, so a report names every deviation.
     let mut problems = Vec::new();
-    let put = put_raw_json(&user, "storage/e11sur/a", br#"{"payload":"\ud800"}"#).await;
+    let put = send(&user, json_raw(Method::PUT, "storage/e11sur/a", br#"{"payload":"\ud800"}"#)).await;
     if put.status_code() != 400 || put.text().trim() != "8" {
         problems.push(format!("PUT: expected 400/8\n{}", put.transcript()));
     }
     let raw = br#"[{"id":"ok","payload":"fine"},{"id":"lone","payload":"x\udc00y"}]"#;
-    let post = post_raw(&user, "storage/e11sur", "application/json", raw).await;
+    let post = send(&user, json_raw(Method::POST, "storage/e11sur", raw)).await;
     let per_record = post.status_code() == 200
         && post.json().is_ok_and(|b| success_set(&b) == id_set(&["ok"]) && failed_map(&b).contains_key("lone"));
     if !per_record {
@@ -652,5 +530,5 @@ async fn e_11_a_lone_surrogate_payload_is_refused_per_record() {
     }
     assert!(problems.is_empty(), "E-11:\n{}", problems.join("\n---\n"));
     get(&user, "storage/e11sur/a").await.weave_error(404, 0);
-    assert_k_invariants(&server, &user).await;
+    assert_invariants(&server, &[user.uid()]).await;
 }

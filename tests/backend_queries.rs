@@ -6,36 +6,13 @@ mod common;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE;
+use common::read::strings;
+use common::ts::{cs_json, put_ok, ts_text};
 use common::{Check, TestServer, delete, get, post_json, put_json, send};
 use serde_json::{Value, json};
 use syncstorage_harness::client::{SyncRequest, SyncResponse, SyncUser};
 
 // ---- local helpers -------------------------------------------------------------------------
-
-fn cs(raw: &str) -> i64 {
-    let (int, frac) = raw.split_once('.').unwrap_or_else(|| panic!("ts without decimals: {raw:?}"));
-    assert!(
-        !int.is_empty()
-            && int.bytes().all(|b| b.is_ascii_digit())
-            && frac.len() == 2
-            && frac.bytes().all(|b| b.is_ascii_digit()),
-        "ts is not digits with two decimals: {raw:?}"
-    );
-    int.parse::<i64>().expect("int") * 100 + frac.parse::<i64>().expect("frac")
-}
-
-fn cs_json(v: &Value) -> i64 {
-    (v.as_f64().unwrap_or_else(|| panic!("not a number: {v}")) * 100.0).round() as i64
-}
-
-fn ts_text(cs: i64) -> String {
-    format!("{}.{:02}", cs / 100, cs % 100)
-}
-
-async fn put_ok(user: &SyncUser, path: &str, body: Value) -> i64 {
-    let resp = put_json(user, path, body).await;
-    cs(&resp.status_is(200).header_str("x-last-modified"))
-}
 
 async fn post_ok(user: &SyncUser, path: &str, body: Value) -> i64 {
     let resp = post_json(user, path, body).await;
@@ -66,10 +43,6 @@ async fn list_sorted(user: &SyncUser, path: &str) -> Vec<String> {
     let mut ids = list(user, path).await;
     ids.sort();
     ids
-}
-
-fn strings(ids: &[&str]) -> Vec<String> {
-    ids.iter().map(|s| (*s).to_owned()).collect()
 }
 
 async fn storage_state(user: &SyncUser) -> (Value, String) {

@@ -5,95 +5,13 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use common::{Check, TestServer, delete, get, post_json, put_json, send};
+use common::batch::{append, batch_id, commit, start_batch};
+use common::read::{records, storage_state};
+use common::{Check, TestServer, assert_invariants, delete, get, post_json, put_json};
 use serde_json::{Value, json};
 use syncstorage_harness::client::{SyncRequest, SyncResponse, SyncUser};
 
 // ---- local helpers -------------------------------------------------------------------------
-
-/// The K-invariants of SPEC area K that concern one user (K-17, K-26, K-27, K-28 strict), each as
-/// the SPEC's query filtered by `user_id`; returns the violating rows as JSON text.
-async fn k_violations(server: &TestServer, uid: u64) -> Vec<String> {
-    const CHECKS: &[(&str, &str)] = &[
-        (
-            "K-17 bsos",
-            "SELECT b.user_id, b.collection_id, b.bso_id FROM bsos b
-               LEFT JOIN user_collections uc USING (user_id, collection_id)
-              WHERE uc.user_id IS NULL AND b.user_id = $1",
-        ),
-        (
-            "K-17 batches",
-            "SELECT b.user_id, b.collection_id, b.batch_id FROM batches b
-               LEFT JOIN user_collections uc USING (user_id, collection_id)
-              WHERE uc.user_id IS NULL AND b.user_id = $1",
-        ),
-        (
-            "K-17 batch_bsos",
-            "SELECT bb.user_id, bb.collection_id, bb.batch_id, bb.batch_bso_id FROM batch_bsos bb
-               LEFT JOIN batches b USING (user_id, collection_id, batch_id)
-              WHERE b.batch_id IS NULL AND bb.user_id = $1",
-        ),
-        (
-            "K-26",
-            "SELECT b.user_id, b.collection_id, uc.modified, max(b.modified) AS newest
-               FROM bsos b JOIN user_collections uc USING (user_id, collection_id)
-              WHERE b.user_id = $1
-              GROUP BY b.user_id, b.collection_id, uc.modified HAVING max(b.modified) > uc.modified",
-        ),
-        (
-            "K-27",
-            "SELECT user_id, collection_id, bso_id, modified, expiry FROM bsos
-              WHERE expiry < modified AND user_id = $1",
-        ),
-        (
-            "K-28 strict",
-            "SELECT uc.user_id, uc.collection_id, uc.modified, uc.count, uc.total_bytes, x.n, x.bytes
-               FROM user_collections uc
-              CROSS JOIN LATERAL (SELECT count(*) AS n, coalesce(sum(octet_length(b.payload)), 0) AS bytes
-                                    FROM bsos b
-                                   WHERE b.user_id = uc.user_id AND b.collection_id = uc.collection_id
-                                     AND b.expiry > uc.modified) x
-              WHERE uc.collection_id <> 0 AND uc.modified > TIMESTAMPTZ '0001-01-01 00:00:00+00'
-                AND (uc.count IS DISTINCT FROM x.n OR uc.total_bytes IS DISTINCT FROM x.bytes)
-                AND uc.user_id = $1",
-        ),
-    ];
-    let db = server.db().await;
-    let uid = uid as i64;
-    let mut found = Vec::new();
-    for (name, sql) in CHECKS {
-        let rows = db
-            .query(&format!("SELECT row_to_json(v)::text FROM ({sql}) v"), &[&uid])
-            .await
-            .unwrap_or_else(|e| panic!("{name} query: {e}"));
-        found.extend(rows.iter().map(|r| format!("{name}: {}", r.get::<_, String>(0))));
-    }
-    found
-}
-
-async fn assert_k_invariants(server: &TestServer, user: &SyncUser) {
-    let rows = k_violations(server, user.uid()).await;
-    assert!(rows.is_empty(), "database invariants violated:\n{}", rows.join("\n"));
-}
-
-/// Every live record of a collection by id, read with `full`.
-async fn records(user: &SyncUser, coll: &str) -> BTreeMap<String, Value> {
-    let resp = get(user, &format!("storage/{coll}?full=1")).await;
-    let items = resp.status_is(200).json_body();
-    items
-        .as_array()
-        .unwrap_or_else(|| panic!("listing is not an array\n{}", resp.transcript()))
-        .iter()
-        .map(|item| (item["id"].as_str().expect("id").to_owned(), item.clone()))
-        .collect()
-}
-
-async fn storage_state(user: &SyncUser) -> (f64, Value) {
-    let resp = get(user, "info/collections").await;
-    let body = resp.status_is(200).json_body();
-    (resp.ts_header("x-last-modified"), body)
-}
-
 
 async fn heartbeat(server: &TestServer) -> Value {
     let resp = server.client.send(SyncRequest::get("/__heartbeat__")).await.expect("heartbeat");
@@ -116,22 +34,6 @@ fn assert_remaining(resp: &SyncResponse, limit: u64, used_bytes: u64) {
     let want = (limit - used_bytes) as f64 / 1024.0;
     let got = remaining_kb(resp);
     assert!((got - want).abs() <= 0.005 + 1e-9, "D-13/H-07: remaining {got} KB, expected {want:.4}\n{}", resp.transcript());
-}
-
-async fn start_batch(user: &SyncUser, coll: &str, body: Value) -> SyncResponse {
-    send(user, SyncRequest::post(format!("storage/{coll}?batch=true")).json(&body)).await
-}
-
-async fn append(user: &SyncUser, coll: &str, batch: &str, body: Value) -> SyncResponse {
-    send(user, SyncRequest::post(format!("storage/{coll}")).query("batch", batch).json(&body)).await
-}
-
-async fn commit(user: &SyncUser, coll: &str, batch: &str, body: Value) -> SyncResponse {
-    send(user, SyncRequest::post(format!("storage/{coll}")).query("batch", batch).query("commit", "true").json(&body)).await
-}
-
-fn batch_id(resp: &SyncResponse) -> String {
-    resp.status_is(202).json_body()["batch"].as_str().expect("batch id").to_owned()
 }
 
 // ---- H-01 ----------------------------------------------------------------------------------
@@ -193,12 +95,12 @@ async fn h_03_over_quota_writes_get_400_14_and_deletes_still_work() {
     put_json(&user, "storage/h03/h", json!({ "payload": "h" })).await.weave_error(400, 14);
     delete(&user, "storage/h03?ids=c").await.status_is(200);
     // K-13: the delete's totals, before a later write recomputes them.
-    assert_k_invariants(&server, &user).await;
+    assert_invariants(&server, &[user.uid()]).await;
     delete(&user, "storage/h03").await.status_is(200);
     put_json(&user, "storage/h03/i", json!({ "payload": "i".repeat(120) })).await.status_is(200);
     delete(&user, "storage").await.status_is(200);
     put_json(&user, "storage/h03/j", json!({ "payload": "j" })).await.status_is(200);
-    assert_k_invariants(&server, &user).await;
+    assert_invariants(&server, &[user.uid()]).await;
 }
 
 // ---- H-04 ----------------------------------------------------------------------------------
@@ -236,7 +138,7 @@ async fn h_04_usage_is_the_bytes_of_live_payloads() {
     put_json(&shrinking, "storage/h04/a", json!({ "payload": "0" })).await.status_is(200);
     assert_eq!(info_quota(&shrinking).await.0, 1.0 / 1024.0);
     for user in [&full, &below, &expiring, &shrinking] {
-        assert_k_invariants(&server, user).await;
+        assert_invariants(&server, &[user.uid()]).await;
     }
 }
 
@@ -258,7 +160,7 @@ async fn h_05_tracked_but_not_enforced_quota_never_refuses() {
     let (used, limit) = info_quota(&user).await;
     assert_eq!(used, 3.0 * 1024.0, "H-05: usage is tracked (3 MB of two-byte characters)");
     assert_eq!(limit, Value::Null, "H-06: no enforced limit");
-    assert_k_invariants(&server, &user).await;
+    assert_invariants(&server, &[user.uid()]).await;
 }
 
 // ---- H-06 ----------------------------------------------------------------------------------
@@ -354,7 +256,7 @@ async fn h_08_batch_appends_count_committed_staged_and_requested_bytes() {
     assert_eq!(stored.keys().collect::<Vec<_>>(), vec!["a", "b", "c"], "H-08: nothing of the refused append");
     assert_eq!(stored["a"]["payload"], "a".repeat(40));
     assert_eq!(info_quota(&user).await.0, 99.0 / 1024.0);
-    assert_k_invariants(&server, &user).await;
+    assert_invariants(&server, &[user.uid()]).await;
 
     // Committed usage counts too.
     let other = server.user();
@@ -364,5 +266,5 @@ async fn h_08_batch_appends_count_committed_staged_and_requested_bytes() {
     commit(&other, "h08", &id, json!([])).await.status_is(200);
     let stored: BTreeMap<String, Value> = records(&other, "h08").await;
     assert_eq!(stored.keys().collect::<Vec<_>>(), vec!["w", "x", "y"]);
-    assert_k_invariants(&server, &other).await;
+    assert_invariants(&server, &[other.uid()]).await;
 }

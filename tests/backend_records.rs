@@ -3,10 +3,12 @@
 
 mod common;
 
+use common::read::{ids, snapshot};
+use common::ts::{cs, cs_json, put_ok};
 use common::{Check, TestServer, get, post_json, put_json, send};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::{Value, json};
-use syncstorage_harness::client::{SyncRequest, SyncResponse, SyncUser};
+use syncstorage_harness::client::{SyncRequest, SyncUser};
 
 // ---- local helpers -------------------------------------------------------------------------
 
@@ -15,61 +17,6 @@ const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'
 
 fn enc(id: &str) -> String {
     utf8_percent_encode(id, SEGMENT).to_string()
-}
-
-fn cs(raw: &str) -> i64 {
-    let (int, frac) = raw.split_once('.').unwrap_or_else(|| panic!("ts without decimals: {raw:?}"));
-    assert!(
-        !int.is_empty()
-            && int.bytes().all(|b| b.is_ascii_digit())
-            && frac.len() == 2
-            && frac.bytes().all(|b| b.is_ascii_digit()),
-        "ts is not digits with two decimals: {raw:?}"
-    );
-    int.parse::<i64>().expect("int") * 100 + frac.parse::<i64>().expect("frac")
-}
-
-fn cs_json(v: &Value) -> i64 {
-    (v.as_f64().unwrap_or_else(|| panic!("not a number: {v}")) * 100.0).round() as i64
-}
-
-fn last_modified(resp: &SyncResponse) -> i64 {
-    cs(&resp.header_str("x-last-modified"))
-}
-
-/// What a test compares to show that a refused request wrote nothing: the info/collections body
-/// and storage ts, and the full listing of the collections named.
-async fn snapshot(user: &SyncUser, colls: &[&str]) -> Vec<Value> {
-    let resp = get(user, "info/collections").await;
-    let mut out = vec![resp.status_is(200).json_body(), json!(resp.header_str("x-last-modified"))];
-    for coll in colls {
-        let mut items = get(user, &format!("storage/{coll}?full=1")).await.status_is(200).json_body();
-        if let Value::Array(list) = &mut items {
-            list.sort_by_key(|v| v["id"].as_str().map(str::to_owned));
-        }
-        out.push(items);
-    }
-    out
-}
-
-async fn ids(user: &SyncUser, coll: &str) -> Vec<String> {
-    let resp = get(user, &format!("storage/{coll}")).await;
-    let mut out: Vec<String> = resp
-        .status_is(200)
-        .json_body()
-        .as_array()
-        .unwrap_or_else(|| panic!("listing is not a list\n{}", resp.transcript()))
-        .iter()
-        .map(|v| v.as_str().expect("id").to_owned())
-        .collect();
-    out.sort();
-    out
-}
-
-async fn put_ok(user: &SyncUser, path: &str, body: Value) -> i64 {
-    let resp = put_json(user, path, body).await;
-    resp.status_is(200);
-    last_modified(&resp)
 }
 
 async fn record(user: &SyncUser, coll: &str, id: &str) -> Value {

@@ -5,89 +5,14 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use common::{Check, TestServer, delete, get, post_json, put_json, send};
+use common::batch::{batch_id, batch_post, new_batch, start_batch};
+use common::read::records;
+use common::ts::ms_of;
+use common::{Check, TestServer, assert_invariants, delete, get, post_json, put_json, send};
 use serde_json::{Value, json};
 use syncstorage_harness::client::{SyncRequest, SyncResponse, SyncUser};
 
 // ---- local helpers -------------------------------------------------------------------------
-
-/// The K-invariants of SPEC area K that concern one user (K-17, K-26, K-27, K-28 strict), each as
-/// the SPEC's query filtered by `user_id`; returns the violating rows as JSON text.
-async fn k_violations(server: &TestServer, uid: u64) -> Vec<String> {
-    const CHECKS: &[(&str, &str)] = &[
-        (
-            "K-17 bsos",
-            "SELECT b.user_id, b.collection_id, b.bso_id FROM bsos b
-               LEFT JOIN user_collections uc USING (user_id, collection_id)
-              WHERE uc.user_id IS NULL AND b.user_id = $1",
-        ),
-        (
-            "K-17 batches",
-            "SELECT b.user_id, b.collection_id, b.batch_id FROM batches b
-               LEFT JOIN user_collections uc USING (user_id, collection_id)
-              WHERE uc.user_id IS NULL AND b.user_id = $1",
-        ),
-        (
-            "K-17 batch_bsos",
-            "SELECT bb.user_id, bb.collection_id, bb.batch_id, bb.batch_bso_id FROM batch_bsos bb
-               LEFT JOIN batches b USING (user_id, collection_id, batch_id)
-              WHERE b.batch_id IS NULL AND bb.user_id = $1",
-        ),
-        (
-            "K-26",
-            "SELECT b.user_id, b.collection_id, uc.modified, max(b.modified) AS newest
-               FROM bsos b JOIN user_collections uc USING (user_id, collection_id)
-              WHERE b.user_id = $1
-              GROUP BY b.user_id, b.collection_id, uc.modified HAVING max(b.modified) > uc.modified",
-        ),
-        (
-            "K-27",
-            "SELECT user_id, collection_id, bso_id, modified, expiry FROM bsos
-              WHERE expiry < modified AND user_id = $1",
-        ),
-        (
-            "K-28 strict",
-            "SELECT uc.user_id, uc.collection_id, uc.modified, uc.count, uc.total_bytes, x.n, x.bytes
-               FROM user_collections uc
-              CROSS JOIN LATERAL (SELECT count(*) AS n, coalesce(sum(octet_length(b.payload)), 0) AS bytes
-                                    FROM bsos b
-                                   WHERE b.user_id = uc.user_id AND b.collection_id = uc.collection_id
-                                     AND b.expiry > uc.modified) x
-              WHERE uc.collection_id <> 0 AND uc.modified > TIMESTAMPTZ '0001-01-01 00:00:00+00'
-                AND (uc.count IS DISTINCT FROM x.n OR uc.total_bytes IS DISTINCT FROM x.bytes)
-                AND uc.user_id = $1",
-        ),
-    ];
-    let db = server.db().await;
-    let uid = uid as i64;
-    let mut found = Vec::new();
-    for (name, sql) in CHECKS {
-        let rows = db
-            .query(&format!("SELECT row_to_json(v)::text FROM ({sql}) v"), &[&uid])
-            .await
-            .unwrap_or_else(|e| panic!("{name} query: {e}"));
-        found.extend(rows.iter().map(|r| format!("{name}: {}", r.get::<_, String>(0))));
-    }
-    found
-}
-
-async fn assert_k_invariants(server: &TestServer, user: &SyncUser) {
-    let rows = k_violations(server, user.uid()).await;
-    assert!(rows.is_empty(), "database invariants violated:\n{}", rows.join("\n"));
-}
-
-/// Every live record of a collection by id, read with `full`.
-async fn records(user: &SyncUser, coll: &str) -> BTreeMap<String, Value> {
-    let resp = get(user, &format!("storage/{coll}?full=1")).await;
-    let items = resp.status_is(200).json_body();
-    items
-        .as_array()
-        .unwrap_or_else(|| panic!("listing is not an array\n{}", resp.transcript()))
-        .iter()
-        .map(|item| (item["id"].as_str().expect("id").to_owned(), item.clone()))
-        .collect()
-}
-
 
 /// I-01: digits, a dot and exactly two decimals.
 fn two_decimals(s: &str) -> bool {
@@ -133,23 +58,8 @@ fn assert_ts_format(resp: &SyncResponse, keys: &[&str]) {
     assert!(problems.is_empty(), "I-01: {problems:?}\n{}", resp.transcript());
 }
 
-fn ms_of(ts: f64) -> i64 {
-    (ts * 100.0).round() as i64 * 10
-}
-
 async fn storage_ts(user: &SyncUser) -> f64 {
     get(user, "info/collections").await.status_is(200).ts_header("x-last-modified")
-}
-
-async fn start_batch(user: &SyncUser, coll: &str, body: Value) -> (SyncResponse, String) {
-    let resp = send(user, SyncRequest::post(format!("storage/{coll}?batch=true")).json(&body)).await;
-    let id = resp.status_is(202).json_body()["batch"].as_str().expect("batch id").to_owned();
-    (resp, id)
-}
-
-fn batch_post(coll: &str, batch: &str, commit: bool) -> SyncRequest {
-    let req = SyncRequest::post(format!("storage/{coll}")).query("batch", batch);
-    if commit { req.query("commit", "true") } else { req }
 }
 
 // ---- I-01 ----------------------------------------------------------------------------------
@@ -165,7 +75,8 @@ async fn i_01_every_timestamp_has_two_decimals() {
     seen.push((put, vec![]));
     // Write answers' bodies are checked at a round T below; here their headers.
     seen.push((post_json(&user, "storage/i01", json!([{ "id": "b", "payload": "b" }])).await, vec![]));
-    let (start, id) = start_batch(&user, "i01", json!([{ "id": "c", "payload": "c" }])).await;
+    let start = start_batch(&user, "i01", json!([{ "id": "c", "payload": "c" }])).await;
+    let id = batch_id(&start);
     seen.push((start, vec![]));
     seen.push((send(&user, batch_post("i01", &id, true).json(&json!([]))).await, vec![]));
     seen.push((get(&user, "storage/i01/a").await, vec!["modified"]));
@@ -183,7 +94,7 @@ async fn i_01_every_timestamp_has_two_decimals() {
         assert!(resp.header("x-weave-timestamp").is_some(), "{}", resp.transcript());
         assert_ts_format(resp, keys);
     }
-    assert_k_invariants(&server, &user).await;
+    assert_invariants(&server, &[user.uid()]).await;
 }
 
 /// Moves the test clock to the next whole second at least a second ahead, so that a write sent
@@ -227,7 +138,7 @@ async fn i_01_round_timestamps_keep_two_decimals_in_every_answer() {
                     SyncRequest::delete("storage/i01r")
                 }
                 "commit" => {
-                    let (_, id) = start_batch(&user, "i01b", json!([{ "id": "c", "payload": "c" }])).await;
+                    let id = new_batch(&user, "i01b", json!([{ "id": "c", "payload": "c" }])).await;
                     batch_post("i01b", &id, true).json(&json!([]))
                 }
                 _ => SyncRequest::put("storage/i01k/k").json(&json!({ "payload": "k" })),
@@ -254,7 +165,7 @@ async fn i_01_round_timestamps_keep_two_decimals_in_every_answer() {
         problems.extend(ts_format_problems(&resp, &keys).into_iter().map(|p| format!("GET {path}: {p}")));
     }
     assert!(problems.is_empty(), "I-01: timestamps without two decimals:\n{}", problems.join("\n"));
-    assert_k_invariants(&server, &user).await;
+    assert_invariants(&server, &[user.uid()]).await;
 }
 
 // ---- I-02 ----------------------------------------------------------------------------------
@@ -283,7 +194,7 @@ async fn i_02_writes_over_several_connections_and_servers_follow_completion_orde
         last = t;
     }
     assert_eq!(storage_ts(&users[1]).await, last);
-    assert_k_invariants(&a, &users[0]).await;
+    assert_invariants(&a, &[users[0].uid()]).await;
 }
 
 // ---- I-03 ----------------------------------------------------------------------------------
@@ -303,7 +214,7 @@ async fn i_03_all_records_a_write_changes_share_its_t() {
     assert_eq!(stored.len(), 100);
     assert!(stored.values().all(|r| r["modified"].as_f64() == Some(t)), "I-03: one T for a large POST");
 
-    let (_, id) = start_batch(&user, "i03b", json!([{ "id": "s1", "payload": "1" }, { "id": "s2", "payload": "2" }])).await;
+    let id = new_batch(&user, "i03b", json!([{ "id": "s1", "payload": "1" }, { "id": "s2", "payload": "2" }])).await;
     send(&user, batch_post("i03b", &id, false).json(&json!([{ "id": "s3", "payload": "3" }]))).await.status_is(202);
     let resp = send(&user, batch_post("i03b", &id, true).json(&json!([{ "id": "b1", "payload": "b" }, { "id": "s1", "payload": "x" }]))).await;
     let t = resp.status_is(200).ts_header("x-last-modified");
@@ -311,7 +222,7 @@ async fn i_03_all_records_a_write_changes_share_its_t() {
     let stored = records(&user, "i03b").await;
     assert_eq!(stored.len(), 4);
     assert!(stored.values().all(|r| r["modified"].as_f64() == Some(t)), "I-03: one T for a commit\n{stored:#?}");
-    assert_k_invariants(&server, &user).await;
+    assert_invariants(&server, &[user.uid()]).await;
 }
 
 // ---- I-04 ----------------------------------------------------------------------------------
@@ -347,7 +258,7 @@ async fn i_04_each_write_gets_a_t_above_the_previous_storage_ts() {
         previous = t;
     }
     assert_eq!(storage_ts(&user).await, previous, "I-05: the storage ts is the latest T");
-    assert_k_invariants(&server, &user).await;
+    assert_invariants(&server, &[user.uid()]).await;
 }
 
 // ---- I-05 ----------------------------------------------------------------------------------
@@ -381,7 +292,7 @@ async fn i_05_collection_ts_bound_records_and_storage_ts_bounds_collections() {
     assert_ts_bounds(&user, t, "ttl-only PUT").await;
     let t = delete(&user, "storage/i05b/r2").await.status_is(200).ts_header("x-last-modified");
     assert_ts_bounds(&user, t, "DELETE record").await;
-    let (_, id) = start_batch(&user, "i05c", json!([{ "id": "s", "payload": "s" }])).await;
+    let id = new_batch(&user, "i05c", json!([{ "id": "s", "payload": "s" }])).await;
     assert_ts_bounds(&user, t, "batch start").await;
     let t = send(&user, batch_post("i05c", &id, true).json(&json!([]))).await.status_is(200).ts_header("x-last-modified");
     assert_ts_bounds(&user, t, "commit").await;
@@ -389,7 +300,7 @@ async fn i_05_collection_ts_bound_records_and_storage_ts_bounds_collections() {
     assert_ts_bounds(&user, t, "DELETE ids").await;
     let t = delete(&user, "storage/i05a").await.status_is(200).ts_header("x-last-modified");
     assert_ts_bounds(&user, t, "DELETE collection").await;
-    assert_k_invariants(&server, &user).await;
+    assert_invariants(&server, &[user.uid()]).await;
 }
 
 // ---- I-06 ----------------------------------------------------------------------------------
@@ -411,7 +322,7 @@ async fn i_06_deletes_move_the_storage_ts_to_their_t() {
         assert!(t > before, "I-06: {path} gets a new T");
         assert_eq!(storage_ts(&user).await, t, "I-06: {path} moves the storage ts to its T");
     }
-    assert_k_invariants(&server, &user).await;
+    assert_invariants(&server, &[user.uid()]).await;
 }
 
 // ---- I-07 ----------------------------------------------------------------------------------
@@ -445,7 +356,7 @@ async fn i_07_the_storage_ts_never_decreases_and_a_wipe_sets_it() {
         let t2 = put_json(&user, "storage/i07c/r", json!({ "payload": "r" })).await.status_is(200).ts_header("x-last-modified");
         observe(t2, "a write after the wipe");
     }
-    assert_k_invariants(&server, &user).await;
+    assert_invariants(&server, &[user.uid()]).await;
 }
 
 // ---- I-08 ----------------------------------------------------------------------------------
@@ -457,7 +368,8 @@ async fn i_08_batch_start_and_append_move_no_ts_and_the_commit_does() {
     let user = server.user();
     let c = put_json(&user, "storage/i08/r", json!({ "payload": "r" })).await.status_is(200).ts_header("x-last-modified");
     let s = put_json(&user, "storage/other/o", json!({ "payload": "o" })).await.status_is(200).ts_header("x-last-modified");
-    let (start, id) = start_batch(&user, "i08", json!([{ "id": "a", "payload": "a" }])).await;
+    let start = start_batch(&user, "i08", json!([{ "id": "a", "payload": "a" }])).await;
+    let id = batch_id(&start);
     assert_eq!(start.ts_header("x-last-modified"), c, "I-08: start reports the collection ts");
     for i in 0..3 {
         let resp = send(&user, batch_post("i08", &id, false).json(&json!([{ "id": format!("b{i}"), "payload": "b" }]))).await;
@@ -470,7 +382,7 @@ async fn i_08_batch_start_and_append_move_no_ts_and_the_commit_does() {
     assert!(t > s);
     assert_eq!(storage_ts(&user).await, t, "I-08: the commit moves the storage ts");
     assert_eq!(get(&user, "storage/i08").await.ts_header("x-last-modified"), t, "I-08: and the collection ts");
-    assert_k_invariants(&server, &user).await;
+    assert_invariants(&server, &[user.uid()]).await;
 }
 
 // ---- I-09 ----------------------------------------------------------------------------------
@@ -493,7 +405,7 @@ async fn i_09_reads_carry_a_weave_timestamp_at_or_above_everything_they_return()
             assert!(now >= n.parse::<f64>().expect("number"), "I-09: {path}\n{}", resp.transcript());
         }
     }
-    assert_k_invariants(&server, &user).await;
+    assert_invariants(&server, &[user.uid()]).await;
 }
 
 // ---- I-10 ----------------------------------------------------------------------------------
@@ -522,5 +434,5 @@ async fn i_10_finer_client_timestamps_are_truncated() {
     resp.status_is(304);
     let resp = send(&user, SyncRequest::put("storage/i10/a").header("X-If-Unmodified-Since", finer.as_str()).json(&json!({ "payload": "b" }))).await;
     resp.status_is(200);
-    assert_k_invariants(&server, &user).await;
+    assert_invariants(&server, &[user.uid()]).await;
 }

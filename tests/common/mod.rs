@@ -1,7 +1,21 @@
 //! Shared set-up for the integration tests: one throwaway PostgreSQL per test binary (or the one
 //! named by `SYNCSTORAGE_HARNESS_DATABASE_URL`), a reference backend per test so that each test
 //! picks its own settings, and a fresh uid for every user so tests never share data.
+//!
+//! The helpers the area tests share sit in submodules by role: `invariants` (SPEC area K on the
+//! database, through the product's checker), `read` (what a user has stored, and POST answers),
+//! `ts` (server timestamps as integers), `body` (request bodies and raw requests) and `batch`
+//! (batch uploads).
 #![allow(dead_code, reason = "each test binary uses a different part of this module")]
+
+pub mod batch;
+pub mod body;
+pub mod invariants;
+pub mod read;
+pub mod ts;
+
+#[allow(unused_imports, reason = "only the binaries that check invariants use it")]
+pub use invariants::assert_invariants;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
@@ -101,6 +115,23 @@ impl TestServer {
         assert_eq!(resp.status_code(), 200, "{}", resp.transcript());
     }
 
+    /// The server's test clock, in milliseconds since the epoch.
+    pub async fn now_ms(&self) -> i64 {
+        self.clock_ms("/__test__/clock").await
+    }
+
+    /// The server's test clock as `uid` sees it (a clock moved for one user runs ahead for it).
+    pub async fn now_ms_for(&self, uid: u64) -> i64 {
+        self.clock_ms(&format!("/__test__/clock?uid={uid}")).await
+    }
+
+    async fn clock_ms(&self, path: &str) -> i64 {
+        let resp = self.client.send(SyncRequest::get(path)).await.expect("clock request");
+        resp.status_is(200).json_body()["now_ms"]
+            .as_i64()
+            .unwrap_or_else(|| panic!("clock answer without now_ms\n{}", resp.transcript()))
+    }
+
     /// A direct connection to the test database, for checks the API cannot make.
     pub async fn db(&self) -> tokio_postgres::Client {
         let (client, conn) = tokio_postgres::connect(database_url(), tokio_postgres::NoTls)
@@ -123,6 +154,7 @@ pub fn snapshot_settings() -> insta::Settings {
 pub trait Check {
     fn status_is(&self, status: u16) -> &Self;
     fn weave_error(&self, status: u16, code: u32) -> &Self;
+    fn empty_body(&self) -> &Self;
     fn json_body(&self) -> Value;
     fn header_str(&self, name: &str) -> String;
     fn ts_header(&self, name: &str) -> f64;
@@ -139,6 +171,11 @@ impl Check for SyncResponse {
         assert_eq!(self.text().trim(), code.to_string(), "unexpected error body\n{}", self.transcript());
         let ct = self.header("content-type").unwrap_or_default();
         assert!(ct.starts_with("application/json"), "error body is not JSON\n{}", self.transcript());
+        self
+    }
+
+    fn empty_body(&self) -> &Self {
+        assert!(self.body().is_empty(), "body should be empty\n{}", self.transcript());
         self
     }
 
