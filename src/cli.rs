@@ -25,11 +25,16 @@ pub enum Command {
     Conformance(ConformanceArgs),
 }
 
-/// Output format of `conformance --list`.
+/// What `conformance` prints on stdout (and the format of `--list`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum ListFormat {
+    /// A table by SPEC area, the failures with their transcripts, and the summary line.
     Table,
+    /// The versioned JSON report (as `--json` writes it).
     Json,
+    /// Failures grouped by clause, with replay commands and transcripts: the raw material of a
+    /// findings document.
+    Markdown,
 }
 
 #[derive(Debug, Args)]
@@ -62,8 +67,9 @@ pub struct ConformanceArgs {
     /// List the cases (and the clauses no case can check) instead of running them.
     #[arg(long)]
     pub list: bool,
-    /// Format of --list.
-    #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+    /// What to print on stdout: the terminal table, the JSON report, or the Markdown report
+    /// (with --list: the case list in that format).
+    #[arg(long, env = "SYNCSTORAGE_HARNESS_FORMAT", value_enum, default_value_t = ListFormat::Table)]
     pub format: ListFormat,
     /// Write a JUnit XML report here.
     #[arg(long, env = "SYNCSTORAGE_HARNESS_JUNIT")]
@@ -71,6 +77,9 @@ pub struct ConformanceArgs {
     /// Write the versioned JSON report here.
     #[arg(long, env = "SYNCSTORAGE_HARNESS_JSON")]
     pub json: Option<PathBuf>,
+    /// Write the Markdown report (failures grouped by clause) here.
+    #[arg(long, env = "SYNCSTORAGE_HARNESS_MARKDOWN")]
+    pub markdown: Option<PathBuf>,
 }
 
 /// Where the database comes from (SPEC area K).

@@ -16,6 +16,7 @@ fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level)))
         .with_writer(std::io::stderr)
+        .with_ansi(colour_logs())
         .init();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
@@ -39,6 +40,12 @@ fn main() -> ExitCode {
             ExitCode::from(syncstorage_harness::exit::SETUP_ERROR)
         }
     }
+}
+
+/// Colour codes only on a terminal, and never when `NO_COLOR` is set (https://no-color.org).
+fn colour_logs() -> bool {
+    use std::io::IsTerminal as _;
+    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
 /// The error and its causes, each said once: our messages often already include their cause.

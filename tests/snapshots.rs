@@ -7,10 +7,10 @@ use common::{SECRET, TestServer, get, put_json, send, snapshot_settings};
 use reqwest::Method;
 use serde_json::{Value, json};
 use syncstorage_harness::client::SyncRequest;
-use syncstorage_harness::conformance::{CaseReport, Failure, Limits, Outcome, Profile};
+use syncstorage_harness::conformance::{CaseReport, Failure, Limits, Outcome, Profile, Refusals, VariantFailure};
 use syncstorage_harness::invariants::Violation;
 use syncstorage_harness::report::{
-    Counts, RunReport, SCHEMA, SCHEMA_VERSION, TargetSummary, Unchecked, junit_xml, render_table,
+    Counts, RunReport, SCHEMA, SCHEMA_VERSION, TargetSummary, Unchecked, junit_xml, render_markdown, render_table,
 };
 
 /// Replaces every number that looks like a Sync timestamp (seconds with two decimals, 10 digits)
@@ -106,8 +106,12 @@ fn sample_report() -> RunReport {
         duration_ms: 12,
         uids: vec![9_000_000_001],
         compat: vec![],
+        variants: vec![],
+        refusals: Refusals::default(),
         violations: vec![],
+        invariant_error: None,
         transcripts: vec![],
+        judges_refusals: false,
     };
     let mut failed = case(
         "D-06",
@@ -115,6 +119,13 @@ fn sample_report() -> RunReport {
         Outcome::Fail { failure: Failure::mismatch("PUT /1.5/9000000001/storage/c/a: unexpected status", 412, "200 1795000000.12") },
     );
     failed.transcripts = vec!["> PUT /1.5/9000000001/storage/c/a\n> x-if-unmodified-since: 1795000000.11\n< 200 OK\n< 1795000000.12".into()];
+    let mut corpus = case("E-11", "a payload corpus reads back exactly", Outcome::Fail { failure: Failure::new("1 of 3 variants failed: PUT astral") });
+    corpus.variants = vec![VariantFailure {
+        name: "PUT astral".into(),
+        failure: Failure::mismatch("payload read back", "\"𝄞\"", "\"\u{fffd}\""),
+        transcripts: vec!["> GET /1.5/9000000001/storage/e11put_abcde/p12\n< 200 OK\n< {\"payload\":\"\u{fffd}\"}".into()],
+    }];
+    corpus.refusals = Refusals { conflict: 0, unavailable: 2, retried: 2, gave_up: 0 };
     let mut compat = case("A-10", "DELETE ?ids answers {\"modified\": T}", Outcome::Compat);
     compat.compat = vec!["body is a bare ts number".into()];
     let mut violated = case("K-28", "totals", Outcome::Pass);
@@ -129,6 +140,7 @@ fn sample_report() -> RunReport {
         case("A-07", "an unknown collection lists as []", Outcome::Pass),
         compat,
         failed,
+        corpus,
         case("H-03", "over quota writes are refused", Outcome::Skip { reason: "the target enforces no quota".into() }),
         violated,
     ];
@@ -146,7 +158,9 @@ fn sample_report() -> RunReport {
             test_clock: true,
         }],
         uid_range: [9_000_000_000, 9_000_000_006],
-        replay: "syncstorage-harness conformance --seed 42 --filter D-06".into(),
+        replay: "syncstorage-harness conformance --seed 42 --filter D-06 --filter E-11".into(),
+        replay_base: "syncstorage-harness conformance --seed 42".into(),
+        refusals: Refusals { conflict: 0, unavailable: 2, retried: 2, gave_up: 0 },
         started_at_unix: 1_795_000_000,
         duration_ms: 345,
         counts: Counts::of(&cases),
@@ -162,6 +176,7 @@ fn reporters() {
     snapshot_settings().bind(|| {
         insta::assert_snapshot!("report_terminal", redact_stamps(&render_table(&report)));
         insta::assert_snapshot!("report_junit", redact_stamps(&junit_xml(&report)));
+        insta::assert_snapshot!("report_markdown", redact_stamps(&render_markdown(&report)));
         insta::assert_json_snapshot!("report_json", json, {
             ".started_at_unix" => "[time]",
             ".duration_ms" => "[duration]",

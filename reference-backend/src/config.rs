@@ -47,6 +47,11 @@ pub struct Faults {
     pub non_atomic_commit: bool,
     /// `total_bytes` and quota usage count characters instead of UTF-8 bytes (K-14).
     pub bytes_as_chars: bool,
+    /// A write whose T would not be above the storage ts answers 503/0 with `Retry-After`
+    /// instead of waiting for the next tick, as syncstorage-rs does (I-04).
+    pub unavailable_same_tick: bool,
+    /// PUT, POST and commit store characters above U+FFFF as U+FFFD (E-11).
+    pub mangle_astral: bool,
 }
 
 #[derive(Debug, Clone)]

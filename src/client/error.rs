@@ -45,6 +45,56 @@ pub enum ClientError {
         #[source]
         source: reqwest::Error,
     },
+    /// Nothing answered at the target's address (raw exchange, see `raw.rs`).
+    #[error("reach {url}: {source}; check --target and that the server is running")]
+    RawUnreachable {
+        /// The URL that was requested.
+        url: String,
+        /// The connection error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The server ended the connection without a byte of answer.
+    #[error("get an answer to {method} {url}: the server ended the connection without answering: {detail}")]
+    NoAnswer {
+        /// The request method.
+        method: String,
+        /// The URL that was requested.
+        url: String,
+        /// How the connection ended and how much of the body had been sent.
+        detail: String,
+    },
+    /// The server's bytes are not an HTTP/1.1 answer.
+    #[error("read the answer to {method} {url}: {detail}")]
+    BadAnswer {
+        /// The request method.
+        method: String,
+        /// The URL that was requested.
+        url: String,
+        /// What is wrong with it.
+        detail: String,
+    },
+    /// Reading or writing the raw exchange failed.
+    #[error("exchange {method} {url} with the server: {source}")]
+    RawIo {
+        /// The request method.
+        method: String,
+        /// The URL that was requested.
+        url: String,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The raw exchange took longer than the whole-request timeout.
+    #[error("get an answer to {method} {url} within {timeout:?}; the server may be stuck or overloaded")]
+    RawTimeout {
+        /// The request method.
+        method: String,
+        /// The URL that was requested.
+        url: String,
+        /// The configured whole-request timeout.
+        timeout: Duration,
+    },
     /// The target and path do not make a URL.
     #[error("build a url from target {target} and path `{path}`: {reason}")]
     InvalidUrl {

@@ -7,6 +7,7 @@ use syncstorage_tokenlib::Credentials;
 use url::Url;
 
 use super::error::ClientError;
+use super::raw::{self, RAW_BODY_THRESHOLD};
 use super::request::{RequestBody, Signing, SyncRequest};
 use super::response::{RequestRecord, SyncResponse, TRANSCRIPT_BODY_LIMIT, redact_mac};
 use super::sign::{self, HawkParams};
@@ -169,6 +170,9 @@ impl SyncClient {
         }
 
         let record = self.record(&request, &url, &headers);
+        if url.scheme() == "http" && request.body.bytes().len() > RAW_BODY_THRESHOLD {
+            return self.send_raw(record, &request, &url, &headers).await;
+        }
         let mut builder = self.http.request(request.method.clone(), url.clone());
         for (name, value) in headers {
             builder = builder.header(name, value);
@@ -204,6 +208,35 @@ impl SyncClient {
             headers: response_headers,
             body,
             elapsed,
+        })
+    }
+
+    /// Sends a large body over the raw exchange, which reads an answer the server gives before
+    /// the body is written (a 413 and a closed connection) instead of losing it.
+    async fn send_raw(
+        &self,
+        record: RequestRecord,
+        request: &SyncRequest,
+        url: &Url,
+        headers: &[(HeaderName, HeaderValue)],
+    ) -> Result<SyncResponse, ClientError> {
+        let started = Instant::now();
+        let answer = raw::exchange(raw::RawRequest {
+            method: request.method.as_str(),
+            url,
+            headers,
+            body: request.body.bytes(),
+            chunked: matches!(request.body, RequestBody::Chunked(_)),
+            timeout: self.config.timeout,
+            connect_timeout: self.config.connect_timeout,
+        })
+        .await?;
+        Ok(SyncResponse {
+            request: record,
+            status: answer.status,
+            headers: answer.headers,
+            body: answer.body,
+            elapsed: started.elapsed(),
         })
     }
 

@@ -6,6 +6,8 @@
 
 mod error;
 mod http;
+mod raw;
+mod refusal;
 mod request;
 mod response;
 mod sign;
@@ -13,6 +15,8 @@ mod user;
 
 pub use error::ClientError;
 pub use http::{ClientConfig, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, SyncClient};
+pub use raw::RAW_BODY_THRESHOLD;
+pub use refusal::{Refusal, RetryPolicy};
 pub use request::{RequestBody, Signing, SyncRequest};
 pub use response::{RequestRecord, SyncResponse, TRANSCRIPT_BODY_LIMIT};
 pub use user::{DEFAULT_TOKEN_TTL, SyncUser, TokenLifetime};

@@ -117,6 +117,12 @@ impl SyncRequest {
         &self.path
     }
 
+    /// The same request for another path (query included).
+    pub fn with_path(mut self, path: impl Into<String>) -> Self {
+        self.path = path.into();
+        self
+    }
+
     /// The body.
     pub fn body_ref(&self) -> &RequestBody {
         &self.body

@@ -72,6 +72,12 @@ impl SyncResponse {
         &self.body
     }
 
+    /// The raw body, to be edited by a caller that rewrote the request (see the conformance
+    /// context's collection names).
+    pub(crate) fn body_mut(&mut self) -> &mut Vec<u8> {
+        &mut self.body
+    }
+
     /// The body as text, invalid UTF-8 replaced.
     pub fn text(&self) -> Cow<'_, str> {
         String::from_utf8_lossy(&self.body)

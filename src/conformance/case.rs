@@ -78,6 +78,12 @@ pub struct Case {
     pub needs: Vec<Need>,
     /// Names of the upstream tests (`test_storage.py`) this case stands for.
     pub upstream: Vec<&'static str>,
+    /// The case's position in the whole catalog, which fixes its uid block (set by
+    /// [`catalog::all`](crate::conformance::catalog::all)).
+    pub slot: usize,
+    /// This case judges the write refusals of the whole run (the I-04 case on 503 refusals):
+    /// the runner adds the run's count to it at the end.
+    pub judges_refusals: bool,
     pub(crate) body: Body,
 }
 
@@ -93,7 +99,7 @@ impl Case {
     where
         F: Fn(Ctx) -> BoxFuture<'static, CaseResult> + Send + Sync + 'static,
     {
-        Self { id, title, needs: Vec::new(), upstream: Vec::new(), body: Arc::new(body) }
+        Self { id, title, needs: Vec::new(), upstream: Vec::new(), slot: 0, judges_refusals: false, body: Arc::new(body) }
     }
 
     pub fn needs(mut self, needs: &[Need]) -> Self {
@@ -103,6 +109,12 @@ impl Case {
 
     pub fn upstream(mut self, tests: &[&'static str]) -> Self {
         self.upstream.extend_from_slice(tests);
+        self
+    }
+
+    /// Marks the case that judges the run's write refusals.
+    pub fn judges_refusals(mut self) -> Self {
+        self.judges_refusals = true;
         self
     }
 

@@ -1,6 +1,18 @@
 //! The step vocabulary of a case: send a request as a fresh user of the run's own uid range,
 //! check status, error body, headers and JSON, capture timestamps, let time pass. Every exchange
-//! is recorded so that a failure can show its transcript.
+//! is recorded, concurrent ones and refused-then-retried ones included, so that a failure can
+//! show its transcript.
+//!
+//! Three things make a case independent of every other case and of its position in the run:
+//! - its random choices come from a seed derived from the run seed and the case's identity
+//!   (clause and title), so a `replay:` line that filters the run down to it sees the same inputs;
+//! - its users come from a uid block fixed by the case's place in the whole catalog;
+//! - the custom collection names it writes carry a suffix derived from the run seed and the case
+//!   ([`Names`]), so cases running at once never race on the server's first use of a name (SPEC
+//!   K-02 step 1) unless they mean to. Standard collections, invalid names and names too long to
+//!   take the suffix go out as written. The case code uses the plain names; the suffix is added on
+//!   the way out and taken off the keys of the info/collections, collection_counts and
+//!   collection_usage maps on the way back. Transcripts show what went over the wire.
 
 use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -10,7 +22,7 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 use serde_json::Value;
 
-use crate::client::{SyncRequest, SyncResponse, SyncUser};
+use crate::client::{Refusal, RetryPolicy, SyncRequest, SyncResponse, SyncUser};
 use crate::conformance::failure::{CaseResult, Failure};
 use crate::conformance::target::{Limits, Target};
 
@@ -35,26 +47,189 @@ impl fmt::Display for Profile {
     }
 }
 
-/// Hands out uids from the range the run owns, so runs never touch anyone else's data.
-#[derive(Debug)]
-pub struct UidRange {
+/// The uids a run owns: the first one probes the target, then each case of the catalog owns a
+/// block of [`UIDS_PER_CASE`] at a place fixed by its position in the whole catalog.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct UidPlan {
     pub first: u64,
-    next: std::sync::atomic::AtomicU64,
+    /// How many case blocks the plan holds (the size of the whole catalog).
+    pub slots: usize,
 }
 
-impl UidRange {
-    pub fn new(first: u64) -> Self {
-        Self { first, next: std::sync::atomic::AtomicU64::new(first) }
+/// Users a case may create.
+pub const UIDS_PER_CASE: u64 = 50;
+
+impl UidPlan {
+    pub fn probe(&self) -> u64 {
+        self.first
     }
 
-    pub fn take(&self) -> u64 {
-        self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    /// The block of catalog slot `slot`.
+    pub fn block(&self, slot: usize) -> std::ops::Range<u64> {
+        let start = self.first + 1 + slot as u64 * UIDS_PER_CASE;
+        start..start + UIDS_PER_CASE
     }
 
-    /// The uids handed out so far, as `first..end`.
-    pub fn used(&self) -> std::ops::Range<u64> {
-        self.first..self.next.load(std::sync::atomic::Ordering::Relaxed)
+    /// One past the last uid of the plan.
+    pub fn end(&self) -> u64 {
+        self.first + 1 + self.slots as u64 * UIDS_PER_CASE
     }
+}
+
+/// 64-bit FNV-1a: a hash that stays the same across Rust versions and platforms.
+fn fnv1a(parts: &[&str]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for part in parts {
+        for b in part.bytes().chain([0u8]) {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+    h
+}
+
+/// splitmix64's finaliser, to spread the bits of a combined seed.
+fn mix(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// The seed of one case: the run seed and the case's clause and title, nothing positional.
+pub fn case_seed(run_seed: u64, clause: &str, title: &str) -> u64 {
+    mix(run_seed ^ fnv1a(&[clause, title]))
+}
+
+/// The standard collections (K-23): they exist before any write, so nothing races on them.
+const STANDARD_COLLECTIONS: [&str; 13] = [
+    "clients", "crypto", "forms", "history", "keys", "meta", "bookmarks", "prefs", "tabs", "passwords", "addons",
+    "addresses", "creditcards",
+];
+
+/// The case's collection-name suffix (see the module documentation).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Names {
+    suffix: String,
+}
+
+impl Names {
+    /// `_` and five base-36 characters from the run seed and the case.
+    pub fn for_case(run_seed: u64, clause: &str, title: &str) -> Self {
+        let mut n = mix(run_seed.rotate_left(17) ^ fnv1a(&["names", clause, title]));
+        let mut suffix = String::from("_");
+        for _ in 0..5 {
+            suffix.push(char::from(b"0123456789abcdefghijklmnopqrstuvwxyz"[(n % 36) as usize]));
+            n /= 36;
+        }
+        Self { suffix }
+    }
+
+    /// No suffix at all (names go out as written).
+    pub fn none() -> Self {
+        Self { suffix: String::new() }
+    }
+
+    pub fn suffix(&self) -> &str {
+        &self.suffix
+    }
+
+    /// The name `logical` has on the wire.
+    pub fn wire(&self, logical: &str) -> String {
+        let custom = !logical.is_empty()
+            && logical.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+            && !STANDARD_COLLECTIONS.contains(&logical)
+            && logical.len() + self.suffix.len() <= 32;
+        if custom && !self.suffix.is_empty() { format!("{logical}{}", self.suffix) } else { logical.to_owned() }
+    }
+
+    /// Where the collection segment starts in a request path, and whether the path is one of
+    /// the info maps keyed by collection names.
+    fn locate(path: &str) -> (Option<usize>, bool) {
+        let user_root = if path.starts_with('/') {
+            // `/1.5/{uid}/...`
+            let mut parts = path.splitn(4, '/');
+            let (_, version, uid) = (parts.next(), parts.next(), parts.next());
+            if version != Some("1.5") || uid.is_none() || parts.next().is_none() {
+                return (None, false);
+            }
+            5 + uid.map_or(0, str::len) + 1
+        } else {
+            0
+        };
+        let rest = &path[user_root..];
+        let info = ["info/collections", "info/collection_counts", "info/collection_usage"]
+            .iter()
+            .any(|p| rest.starts_with(p) && matches!(rest.as_bytes().get(p.len()), None | Some(b'?')));
+        (rest.starts_with("storage/").then_some(user_root + "storage/".len()), info)
+    }
+
+    /// `path` with its collection segment renamed.
+    pub fn apply(&self, path: &str) -> String {
+        if self.suffix.is_empty() {
+            return path.to_owned();
+        }
+        let (Some(at), _) = Self::locate(path) else { return path.to_owned() };
+        let end = path[at..].find(['/', '?']).map_or(path.len(), |i| at + i);
+        format!("{}{}{}", &path[..at], self.wire(&path[at..end]), &path[end..])
+    }
+
+    /// Takes the suffix off the keys of an info map answer to `path`.
+    fn restore(&self, path: &str, body: &mut Vec<u8>) {
+        if self.suffix.is_empty() || !Self::locate(path).1 {
+            return;
+        }
+        let needle = format!("{}\"", self.suffix).into_bytes();
+        if !body.windows(needle.len()).any(|w| w == needle.as_slice()) {
+            return;
+        }
+        let mut out = Vec::with_capacity(body.len());
+        let mut i = 0;
+        while i < body.len() {
+            if body[i..].starts_with(&needle) {
+                out.push(b'"');
+                i += needle.len();
+            } else {
+                out.push(body[i]);
+                i += 1;
+            }
+        }
+        *body = out;
+    }
+}
+
+/// Write refusals (409, or 503 with Retry-After) a case met, and what became of them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Refusals {
+    /// 409 answers.
+    pub conflict: u32,
+    /// 503 answers with Retry-After.
+    pub unavailable: u32,
+    /// Refused writes sent again.
+    pub retried: u32,
+    /// Writes still refused when the retry policy or the case deadline ran out.
+    pub gave_up: u32,
+}
+
+impl Refusals {
+    pub fn is_empty(&self) -> bool {
+        *self == Refusals::default()
+    }
+
+    pub fn add(&mut self, other: &Refusals) {
+        self.conflict += other.conflict;
+        self.unavailable += other.unavailable;
+        self.retried += other.retried;
+        self.gave_up += other.gave_up;
+    }
+}
+
+/// One failing variant of a case made of independent variants.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct VariantFailure {
+    pub name: String,
+    #[serde(flatten)]
+    pub failure: Failure,
+    pub transcripts: Vec<String>,
 }
 
 /// What a case leaves behind for the report.
@@ -63,29 +238,132 @@ pub struct CaseLog {
     pub transcripts: Vec<String>,
     pub compat: Vec<String>,
     pub uids: Vec<u64>,
+    pub refusals: Refusals,
+    pub variants: Vec<VariantFailure>,
+    pub variants_run: usize,
 }
 
 /// Longest a case may wait on a real clock (SPEC: bounded waits).
 pub const REAL_WAIT_BUDGET: Duration = Duration::from_secs(3);
 
+/// Where a case stands in the run: its seed, its users, its names, its deadline.
+#[derive(Debug, Clone)]
+pub struct CasePlace {
+    pub seed: u64,
+    pub uids: std::ops::Range<u64>,
+    pub names: Names,
+    pub deadline: tokio::time::Instant,
+}
+
+/// The part of a case's handle that concurrent sends share.
+#[derive(Clone)]
+struct Wire {
+    target: Arc<Target>,
+    log: Arc<Mutex<CaseLog>>,
+    names: Arc<Names>,
+    deadline: tokio::time::Instant,
+}
+
+impl Wire {
+    fn log(&self) -> std::sync::MutexGuard<'_, CaseLog> {
+        self.log.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Sends `req` (as `user`, or anonymously), sends a refused write again as `policy` allows,
+    /// and records every exchange, `note` first.
+    async fn exchange(&self, user: Option<&SyncUser>, req: SyncRequest, policy: RetryPolicy, note: Option<String>) -> Result<Resp, Failure> {
+        let path = self.names.apply(req.path());
+        let req = req.with_path(path.clone());
+        let mut attempt = 0u32;
+        let mut waited = Duration::ZERO;
+        loop {
+            let sent = match user {
+                Some(u) => u.send(req.clone()).await,
+                None => self.target.client.send(req.clone()).await,
+            };
+            let mut resp = match sent {
+                Ok(r) => r,
+                Err(e) => {
+                    let mut t = note.as_ref().map(|n| format!("# {n}\n")).unwrap_or_default();
+                    t.push_str(&format!("> {} {}\n! no answer: {e}\n", req.method(), req.path()));
+                    self.log().transcripts.push(t);
+                    return Err(Failure::new(format!("request failed: {e}")));
+                }
+            };
+            let mut header = note.as_ref().map(|n| format!("# {n}\n")).unwrap_or_default();
+            let refusal = Refusal::of(&resp);
+            let mut retry_in = None;
+            if let Some(kind) = refusal {
+                attempt += 1;
+                retry_in = policy
+                    .delay(attempt, waited, std::time::SystemTime::now())
+                    .filter(|d| tokio::time::Instant::now() + *d < self.deadline);
+                let mut log = self.log();
+                match kind {
+                    Refusal::Conflict => log.refusals.conflict += 1,
+                    Refusal::Unavailable => log.refusals.unavailable += 1,
+                }
+                match retry_in {
+                    Some(d) => {
+                        log.refusals.retried += 1;
+                        header.push_str(&format!("# refused ({kind:?}); sending it again in {} ms (retry {attempt})\n", d.as_millis()));
+                    }
+                    None if policy.max_retries > 0 => {
+                        log.refusals.gave_up += 1;
+                        header.push_str(&format!("# refused ({kind:?}); no retry left after {attempt} attempt(s)\n"));
+                    }
+                    None => {}
+                }
+            }
+            self.log().transcripts.push(header + &resp.transcript());
+            match retry_in {
+                Some(d) => {
+                    tokio::time::sleep(d).await;
+                    waited += d;
+                }
+                None => {
+                    self.names.restore(&path, resp.body_mut());
+                    return Ok(Resp(resp));
+                }
+            }
+        }
+    }
+}
+
 /// A case's handle on the run.
 pub struct Ctx {
-    target: Arc<Target>,
+    wire: Wire,
     profile: Profile,
-    uids: Arc<UidRange>,
-    log: Arc<Mutex<CaseLog>>,
+    uids: std::ops::Range<u64>,
     me: Option<SyncUser>,
     rng: StdRng,
     waited: Duration,
+    retry: RetryPolicy,
+}
+
+/// A variant being checked: its name and where its exchanges start in the transcript.
+#[derive(Debug)]
+#[must_use = "settle the variant with its result"]
+pub struct Variant {
+    name: String,
+    mark: usize,
 }
 
 impl Ctx {
-    pub fn new(target: Arc<Target>, profile: Profile, uids: Arc<UidRange>, seed: u64, log: Arc<Mutex<CaseLog>>) -> Self {
-        Self { target, profile, uids, log, me: None, rng: StdRng::seed_from_u64(seed), waited: Duration::ZERO }
+    pub fn new(target: Arc<Target>, profile: Profile, place: CasePlace, log: Arc<Mutex<CaseLog>>) -> Self {
+        Self {
+            wire: Wire { target, log, names: Arc::new(place.names), deadline: place.deadline },
+            profile,
+            uids: place.uids,
+            me: None,
+            rng: StdRng::seed_from_u64(place.seed),
+            waited: Duration::ZERO,
+            retry: RetryPolicy::default(),
+        }
     }
 
     fn log(&self) -> std::sync::MutexGuard<'_, CaseLog> {
-        self.log.lock().unwrap_or_else(PoisonError::into_inner)
+        self.wire.log()
     }
 
     pub fn profile(&self) -> Profile {
@@ -93,17 +371,17 @@ impl Ctx {
     }
 
     pub fn target(&self) -> &Target {
-        &self.target
+        &self.wire.target
     }
 
     /// The target's published limits (A-06); cases never hard-code them.
     pub fn limits(&self) -> &Limits {
-        &self.target.limits
+        &self.wire.target.limits
     }
 
     /// The enforced quota in bytes, if any.
     pub fn quota(&self) -> Option<u64> {
-        self.target.quota
+        self.wire.target.quota
     }
 
     /// Randomness derived from the run's seed and this case.
@@ -111,11 +389,19 @@ impl Ctx {
         &mut self.rng
     }
 
-    /// A new user with a fresh uid from the run's range; its data is deleted after the case.
+    /// The name custom collection `logical` has on the wire in this case.
+    pub fn wire_name(&self, logical: &str) -> String {
+        self.wire.names.wire(logical)
+    }
+
+    /// A new user with a fresh uid from the case's block; its data is deleted after the case.
     pub fn user(&mut self) -> SyncUser {
-        let uid = self.uids.take();
+        let uid = self.uids.next().unwrap_or_else(|| {
+            // A catalog bug, not a server's: the runner reports the panic as this case's failure.
+            panic!("the case asked for more than {UIDS_PER_CASE} users")
+        });
         self.log().uids.push(uid);
-        self.target.user(uid)
+        self.wire.target.user(uid)
     }
 
     /// The case's own user, created on first use.
@@ -128,11 +414,10 @@ impl Ctx {
         user
     }
 
-    /// Sends `req` as `user` and records the exchange.
+    /// Sends `req` as `user` and records the exchange; a refused write is sent again
+    /// ([`RetryPolicy`]).
     pub async fn send_as(&mut self, user: &SyncUser, req: SyncRequest) -> Result<Resp, Failure> {
-        let resp = user.send(req).await.map_err(|e| Failure::new(format!("request failed: {e}")))?;
-        self.log().transcripts.push(resp.transcript());
-        Ok(Resp(resp))
+        self.wire.exchange(Some(user), req, self.retry, None).await
     }
 
     /// Sends `req` as the case's own user.
@@ -141,11 +426,27 @@ impl Ctx {
         self.send_as(&me, req).await
     }
 
+    /// Sends `req` as the case's own user once: a refusal is the answer, not retried.
+    pub async fn send_once(&mut self, req: SyncRequest) -> Result<Resp, Failure> {
+        let me = self.me();
+        self.wire.exchange(Some(&me), req, RetryPolicy::NEVER, None).await
+    }
+
+    /// Sends every request at once, each as its user; answers come back in request order, and
+    /// every exchange is recorded, marked with its place in the group.
+    pub async fn send_all(&mut self, reqs: Vec<(SyncUser, SyncRequest)>) -> Vec<Result<Resp, Failure>> {
+        let n = reqs.len();
+        let policy = self.retry;
+        let sends = reqs.into_iter().enumerate().map(|(i, (user, req))| {
+            let wire = self.wire.clone();
+            async move { wire.exchange(Some(&user), req, policy, Some(format!("concurrent {}/{n}", i + 1))).await }
+        });
+        futures_util::future::join_all(sends).await
+    }
+
     /// Sends an absolute-path request without a user (`/__heartbeat__`).
     pub async fn send_anon(&mut self, req: SyncRequest) -> Result<Resp, Failure> {
-        let resp = self.target.client.send(req).await.map_err(|e| Failure::new(format!("request failed: {e}")))?;
-        self.log().transcripts.push(resp.transcript());
-        Ok(Resp(resp))
+        self.wire.exchange(None, req, RetryPolicy::NEVER, None).await
     }
 
     pub async fn get(&mut self, path: &str) -> Result<Resp, Failure> {
@@ -164,13 +465,31 @@ impl Ctx {
         self.send(SyncRequest::delete(path)).await
     }
 
+    /// Starts checking one of the case's independent variants; settle it with its result.
+    pub fn variant(&mut self, name: impl Into<String>) -> Variant {
+        let mut log = self.log();
+        log.variants_run += 1;
+        Variant { name: name.into(), mark: log.transcripts.len() }
+    }
+
+    /// Records the result of `variant`: a failure is kept with the exchanges made since it began,
+    /// and fails the case at its end (every other variant still runs).
+    pub fn settle(&mut self, variant: Variant, result: CaseResult) {
+        if let Err(failure) = result {
+            let mut log = self.log();
+            let transcripts = log.transcripts[variant.mark.min(log.transcripts.len())..].to_vec();
+            log.variants.push(VariantFailure { name: variant.name, failure, transcripts });
+        }
+    }
+
     /// Lets `by` pass on the server for the case's users so far: moves their test clocks, or
     /// waits on a real clock within [`REAL_WAIT_BUDGET`] per case.
     pub async fn pass_time(&mut self, by: Duration) -> CaseResult {
-        if self.target.test_clock {
+        if self.wire.target.test_clock {
             let uids = self.log().uids.clone();
             for uid in uids {
-                self.target
+                self.wire
+                    .target
                     .advance_clock(uid, by)
                     .await
                     .map_err(|e| Failure::new(format!("could not move the test clock: {e}")))?;
@@ -200,6 +519,7 @@ impl Ctx {
         }
     }
 }
+
 
 /// A response with checks that fail the case with the exchange in view.
 #[derive(Debug, Clone)]

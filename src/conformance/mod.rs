@@ -10,7 +10,7 @@ pub mod session;
 pub mod target;
 
 pub use case::{Case, Need};
-pub use ctx::{Ctx, Profile, Resp, Stamp, UidRange};
+pub use ctx::{CasePlace, Ctx, Names, Profile, Refusals, Resp, Stamp, UidPlan, VariantFailure, case_seed};
 pub use failure::{CaseResult, Failure};
 pub use runner::{CaseReport, Outcome, RunConfig};
 pub use target::{Limits, Target};

@@ -9,8 +9,9 @@ use serde::Serialize;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
+use crate::client::{Refusal, RetryPolicy, SyncRequest};
 use crate::conformance::case::Case;
-use crate::conformance::ctx::{CaseLog, Ctx, Profile, UidRange};
+use crate::conformance::ctx::{CaseLog, CasePlace, Ctx, Names, Profile, Refusals, UidPlan, VariantFailure, case_seed};
 use crate::conformance::failure::Failure;
 use crate::conformance::target::Target;
 use crate::invariants::{Checker, Violation};
@@ -51,16 +52,50 @@ pub struct CaseReport {
     pub uids: Vec<u64>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub compat: Vec<String>,
+    /// The failing variants of a case made of independent variants, each with its transcript.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub variants: Vec<VariantFailure>,
+    /// Write refusals the case met and what became of them.
+    #[serde(skip_serializing_if = "Refusals::is_empty")]
+    pub refusals: Refusals,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub violations: Vec<Violation>,
+    /// Why the invariant checks after this case could not run (a setup error, not a violation).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub invariant_error: Option<String>,
     /// Request/response transcripts, kept for failures only.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub transcripts: Vec<String>,
+    #[serde(skip)]
+    pub judges_refusals: bool,
 }
 
 impl CaseReport {
     pub fn area(&self) -> char {
         self.clause.chars().next().unwrap_or('?')
+    }
+
+    fn new(case: &Case) -> Self {
+        CaseReport {
+            clause: case.id,
+            title: case.title,
+            upstream: case.upstream.clone(),
+            target: String::new(),
+            outcome: Outcome::Pass,
+            duration_ms: 0,
+            uids: Vec::new(),
+            compat: Vec::new(),
+            variants: Vec::new(),
+            refusals: Refusals::default(),
+            violations: Vec::new(),
+            invariant_error: None,
+            transcripts: Vec::new(),
+            judges_refusals: case.judges_refusals,
+        }
+    }
+
+    pub fn failed(&self) -> bool {
+        matches!(self.outcome, Outcome::Fail { .. })
     }
 }
 
@@ -69,6 +104,7 @@ pub struct RunConfig {
     pub jobs: usize,
     pub profile: Profile,
     pub seed: u64,
+    pub uids: UidPlan,
     pub invariants: Option<Arc<Checker>>,
 }
 
@@ -86,53 +122,126 @@ fn choose_target<'a>(case: &Case, targets: &'a [Arc<Target>]) -> Result<&'a Arc<
 }
 
 /// Runs `cases` against `targets` with at most `config.jobs` at once, calling `progress` as each
-/// finishes. Reports come back in catalog order.
+/// finishes. Reports come back in catalog order, one per case: a case whose task panicked or
+/// was cancelled is reported as failed, never dropped.
 pub async fn run(
     cases: Vec<Case>,
     targets: Vec<Arc<Target>>,
-    uids: Arc<UidRange>,
     config: RunConfig,
     progress: impl Fn(&CaseReport) + Send + Sync + 'static,
 ) -> Vec<CaseReport> {
     let semaphore = Arc::new(Semaphore::new(config.jobs.max(1)));
     let progress = Arc::new(progress);
     let mut set = JoinSet::new();
-    for (index, case) in cases.into_iter().enumerate() {
+    let mut pending = std::collections::HashMap::new();
+    let mut reports: Vec<Option<CaseReport>> = vec![None; cases.len()];
+    for (index, case) in cases.iter().cloned().enumerate() {
         let semaphore = semaphore.clone();
         let targets = targets.clone();
-        let uids = uids.clone();
         let config = config.clone();
         let progress = progress.clone();
-        set.spawn(async move {
+        let handle = set.spawn(async move {
             let _permit = semaphore.acquire_owned().await;
-            let report = run_one(&case, index as u64, &targets, uids, &config).await;
+            let report = run_one(&case, &targets, &config).await;
             progress(&report);
-            (index, report)
+            report
         });
+        pending.insert(handle.id(), index);
     }
-    let mut reports = Vec::new();
-    while let Some(joined) = set.join_next().await {
-        if let Ok(pair) = joined {
-            reports.push(pair);
+    while let Some(joined) = set.join_next_with_id().await {
+        let (id, report) = match joined {
+            Ok((id, report)) => (id, report),
+            Err(e) => {
+                let id = e.id();
+                let Some(&index) = pending.get(&id) else { continue };
+                let mut report = CaseReport::new(&cases[index]);
+                let why = if e.is_cancelled() { "was cancelled" } else { "panicked" };
+                report.outcome = Outcome::Fail { failure: Failure::new(format!("the case's task {why}: {e}")) };
+                progress(&report);
+                (id, report)
+            }
+        };
+        if let Some(&index) = pending.get(&id) {
+            reports[index] = Some(report);
         }
     }
-    reports.sort_by_key(|(i, _)| *i);
-    reports.into_iter().map(|(_, r)| r).collect()
+    let mut reports: Vec<CaseReport> = reports
+        .into_iter()
+        .zip(&cases)
+        .map(|(r, case)| {
+            r.unwrap_or_else(|| {
+                let mut report = CaseReport::new(case);
+                report.outcome = Outcome::Fail { failure: Failure::new("the case's task ended without a report") };
+                report
+            })
+        })
+        .collect();
+    judge_refusals(&mut reports, config.profile);
+    reports
 }
 
-async fn run_one(case: &Case, index: u64, targets: &[Arc<Target>], uids: Arc<UidRange>, config: &RunConfig) -> CaseReport {
-    let mut report = CaseReport {
-        clause: case.id,
-        title: case.title,
-        upstream: case.upstream.clone(),
-        target: String::new(),
-        outcome: Outcome::Pass,
-        duration_ms: 0,
-        uids: Vec::new(),
-        compat: Vec::new(),
-        violations: Vec::new(),
-        transcripts: Vec::new(),
-    };
+/// The 503 refusals of the whole run, judged once by the case that looks for them (I-04): SPEC
+/// lets a server without a T wait or answer 409; 503 is for a server that cannot serve (J-14).
+fn judge_refusals(reports: &mut [CaseReport], profile: Profile) {
+    let unavailable: u32 = reports.iter().map(|r| r.refusals.unavailable).sum();
+    if unavailable == 0 {
+        return;
+    }
+    let cases = reports.iter().filter(|r| r.refusals.unavailable > 0).count();
+    let note = format!(
+        "{unavailable} writes in {cases} cases of the run were refused with 503 + Retry-After while the server went on serving"
+    );
+    for r in reports.iter_mut().filter(|r| r.judges_refusals) {
+        match (&mut r.outcome, profile) {
+            (Outcome::Fail { failure }, _) => failure.message.push_str(&format!("; {note}")),
+            (Outcome::Pass, Profile::Spec) => {
+                r.outcome = Outcome::Fail {
+                    failure: Failure::new(format!(
+                        "{note}; I-04 lets a server that has no new ts yet wait or answer 409, and J-14 keeps 503 for a server that cannot serve"
+                    )),
+                };
+            }
+            (Outcome::Pass | Outcome::Compat, Profile::SyncstorageRs) => {
+                r.compat.push(format!("conflicts answered 503/0 with Retry-After ({note})"));
+                r.outcome = Outcome::Compat;
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Deletes what a test user wrote, sending the wipe again if it is refused for a moment.
+async fn delete_user_data(target: &Target, uid: u64) {
+    let user = target.user(uid);
+    let policy = RetryPolicy::default();
+    let mut waited = Duration::ZERO;
+    for attempt in 1.. {
+        match user.send(SyncRequest::delete("")).await {
+            Ok(r) if r.status_code() < 300 => return,
+            Ok(r) if Refusal::of(&r).is_some() => match policy.delay(attempt, waited, std::time::SystemTime::now()) {
+                Some(d) => {
+                    tokio::time::sleep(d).await;
+                    waited += d;
+                }
+                None => {
+                    tracing::warn!(uid, status = r.status_code(), "could not delete a test user's data");
+                    return;
+                }
+            },
+            Ok(r) => {
+                tracing::warn!(uid, status = r.status_code(), "could not delete a test user's data");
+                return;
+            }
+            Err(e) => {
+                tracing::warn!(uid, error = %e, "could not delete a test user's data");
+                return;
+            }
+        }
+    }
+}
+
+async fn run_one(case: &Case, targets: &[Arc<Target>], config: &RunConfig) -> CaseReport {
+    let mut report = CaseReport::new(case);
     let target = match choose_target(case, targets) {
         Ok(t) => t.clone(),
         Err(reason) => {
@@ -142,9 +251,15 @@ async fn run_one(case: &Case, index: u64, targets: &[Arc<Target>], uids: Arc<Uid
     };
     report.target = target.label.clone();
     let log = Arc::new(Mutex::new(CaseLog::default()));
-    let seed = config.seed.wrapping_add(index.wrapping_mul(0x9E37_79B9_7F4A_7C15));
-    let cx = Ctx::new(target.clone(), config.profile, uids, seed, log.clone());
     let started = Instant::now();
+    let place = CasePlace {
+        seed: case_seed(config.seed, case.id, case.title),
+        uids: config.uids.block(case.slot),
+        names: Names::for_case(config.seed, case.id, case.title),
+        // Retries stop a second before the case's limit, so the limit never cuts a retry short.
+        deadline: tokio::time::Instant::now() + CASE_TIMEOUT.saturating_sub(Duration::from_secs(1)),
+    };
+    let cx = Ctx::new(target.clone(), config.profile, place, log.clone());
     let body = (case.body)(cx);
     // Spawned so that a panicking case fails alone.
     let outcome = match tokio::time::timeout(CASE_TIMEOUT, tokio::spawn(body)).await {
@@ -157,7 +272,20 @@ async fn run_one(case: &Case, index: u64, targets: &[Arc<Target>], uids: Arc<Uid
     let log = std::mem::take(&mut *log.lock().unwrap_or_else(PoisonError::into_inner));
     report.uids = log.uids;
     report.compat = log.compat;
+    report.refusals = log.refusals;
+    report.variants = log.variants;
     report.outcome = match outcome {
+        Outcome::Pass | Outcome::Compat if !report.variants.is_empty() => {
+            let names: Vec<&str> = report.variants.iter().map(|v| v.name.as_str()).collect();
+            Outcome::Fail {
+                failure: Failure::new(format!(
+                    "{} of {} variants failed: {}",
+                    names.len(),
+                    log.variants_run,
+                    names.join(", ")
+                )),
+            }
+        }
         Outcome::Pass if !report.compat.is_empty() => Outcome::Compat,
         other => other,
     };
@@ -165,20 +293,15 @@ async fn run_one(case: &Case, index: u64, targets: &[Arc<Target>], uids: Arc<Uid
         let uids: Vec<i64> = report.uids.iter().map(|&u| u as i64).collect();
         match checker.check(&target, &uids).await {
             Ok(v) => report.violations = v,
-            Err(e) => report.violations.push(Violation::error(&e.to_string())),
+            Err(e) => report.invariant_error = Some(e.to_string()),
         }
     }
-    if matches!(report.outcome, Outcome::Fail { .. }) || !report.violations.is_empty() {
+    if report.failed() || !report.violations.is_empty() {
         report.transcripts = log.transcripts;
     }
     for &uid in &report.uids {
         // The run deletes what its users wrote; a failure to do so is reported, not fatal.
-        let user = target.user(uid);
-        match user.send(crate::client::SyncRequest::delete("")).await {
-            Ok(r) if r.status_code() < 300 => {}
-            Ok(r) => tracing::warn!(uid, status = r.status_code(), "could not delete a test user's data"),
-            Err(e) => tracing::warn!(uid, error = %e, "could not delete a test user's data"),
-        }
+        delete_user_data(&target, uid).await;
     }
     report
 }

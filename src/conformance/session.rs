@@ -13,11 +13,16 @@ use url::Url;
 use crate::cli::{ConformanceArgs, ListFormat};
 use crate::conformance::catalog;
 use crate::conformance::runner::{self, RunConfig};
-use crate::conformance::{Case, Target, UidRange};
+use crate::conformance::{Case, Refusals, Target, UidPlan};
 use crate::exit;
 use crate::invariants::Checker;
 use crate::provision::{self, Postgres, ProvisionOptions};
 use crate::report::{self, Counts, RunReport, SCHEMA, SCHEMA_VERSION, TargetSummary, Unchecked};
+
+/// Default uid bases are `9_000_000_000 + k * UID_BASE_STEP` for `k < UID_BASES`, so a run's whole
+/// plan (one probe uid and a block per catalog case) stays within 10 digits and inside its step.
+const UID_BASE_STEP: u64 = 20_000;
+const UID_BASES: u64 = 45_000;
 
 /// Quota of the embedded quota-enforcing reference backend: small enough to fill quickly.
 pub const EMBEDDED_QUOTA_BYTES: u64 = 256 * 1024;
@@ -92,6 +97,17 @@ pub fn list(args: &ConformanceArgs) -> String {
             });
             serde_json::to_string_pretty(&value).unwrap_or_default()
         }
+        ListFormat::Markdown => {
+            let mut out = String::from("| Clause | Case | Needs | Upstream tests |\n|---|---|---|---|\n");
+            for c in &cases {
+                let needs: Vec<String> = c.needs.iter().map(ToString::to_string).collect();
+                out.push_str(&format!("| {} | {} | {} | {} |\n", c.id, c.title.replace('|', "\\|"), needs.join(", "), c.upstream.join(", ")));
+            }
+            for (clause, reason) in catalog::unchecked() {
+                out.push_str(&format!("| {clause} | not checked over HTTP: {} | | |\n", reason.replace('|', "\\|")));
+            }
+            out
+        }
         ListFormat::Table => {
             let mut out = String::new();
             for c in &cases {
@@ -158,7 +174,9 @@ async fn embedded(
     Ok((Embedded { servers, pg }, targets, url))
 }
 
-fn replay_command(args: &ConformanceArgs, seed: u64, uid_base: u64, failed: &[&str]) -> String {
+/// The command that runs this run's cases again (same seed, uid base, target and profile),
+/// before any `--filter`.
+fn replay_base(args: &ConformanceArgs, seed: u64, uid_base: u64) -> String {
     let mut cmd = format!("syncstorage-harness conformance --seed {seed} --uid-base {uid_base}");
     if let Some(t) = &args.target {
         cmd.push_str(&format!(" --target {t} --secret \"$SYNCSTORAGE_HARNESS_SECRET\""));
@@ -169,6 +187,12 @@ fn replay_command(args: &ConformanceArgs, seed: u64, uid_base: u64, failed: &[&s
     if args.profile != crate::conformance::Profile::Spec {
         cmd.push_str(&format!(" --profile {}", args.profile));
     }
+    cmd
+}
+
+/// The replay command: the failed clauses, or the run's own filters when nothing failed.
+fn replay_command(args: &ConformanceArgs, base: &str, failed: &[&str]) -> String {
+    let mut cmd = base.to_owned();
     let mut ids: Vec<&str> = failed.to_vec();
     ids.dedup();
     if ids.is_empty() {
@@ -186,7 +210,14 @@ fn replay_command(args: &ConformanceArgs, seed: u64, uid_base: u64, failed: &[&s
 /// process exit code.
 pub async fn run(args: &ConformanceArgs) -> Result<u8, SetupError> {
     let report = execute(args, &|_| {}).await?;
-    print!("{}", report::render_table(&report));
+    match args.format {
+        ListFormat::Table => print!("{}", report::render_table(&report)),
+        ListFormat::Json => println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default()),
+        ListFormat::Markdown => print!("{}", report::render_markdown(&report)),
+    }
+    if let Some(path) = &args.markdown {
+        report::write_markdown(&report, path).map_err(|source| SetupError::Report { path: path.display().to_string(), source })?;
+    }
     if let Some(path) = &args.json {
         report::write_json(&report, path).map_err(|source| SetupError::Report { path: path.display().to_string(), source })?;
     }
@@ -196,9 +227,12 @@ pub async fn run(args: &ConformanceArgs) -> Result<u8, SetupError> {
     Ok(exit_code(&report))
 }
 
-/// 1 when a case failed, else 2 when an invariant was violated, else 0.
+/// 3 when the invariant checks could not run (the run is incomplete), else 1 when a case
+/// failed, else 2 when an invariant was violated, else 0.
 pub fn exit_code(report: &RunReport) -> u8 {
-    if report.counts.failed > 0 {
+    if report.counts.invariant_errors > 0 {
+        exit::SETUP_ERROR
+    } else if report.counts.failed > 0 {
         exit::CONFORMANCE_FAILED
     } else if report.counts.invariant_violations > 0 {
         exit::INVARIANT_VIOLATED
@@ -211,19 +245,22 @@ pub fn exit_code(report: &RunReport) -> u8 {
 pub async fn execute(args: &ConformanceArgs, adjust_backends: &BackendAdjust) -> Result<RunReport, SetupError> {
     let seed = args.seed.unwrap_or_else(rand::random);
     let mut rng = StdRng::seed_from_u64(seed);
-    let uid_base = args.uid_base.unwrap_or_else(|| 9_000_000_000 + rng.random_range(0..900_000u64) * 1_000);
+    let uid_base = args.uid_base.unwrap_or_else(|| 9_000_000_000 + rng.random_range(0..UID_BASES) * UID_BASE_STEP);
     eprintln!("seed {seed}; uids from {uid_base}");
     let cases = selected(args);
     if cases.is_empty() {
         return Err(SetupError::NoCases(args.filter.join(",")));
     }
-    let uids = Arc::new(UidRange::new(uid_base));
-    let probe_uid = uids.take();
+    let uids = UidPlan { first: uid_base, slots: catalog::all().len() };
+    let probe_uid = uids.probe();
     let started_at_unix = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
     let (embedded, targets, db_url, totals) = match (&args.target, &args.secret) {
         (Some(url), Some(secret)) => {
             let target = Arc::new(Target::probe("target", url, secret, probe_uid).await?);
-            let totals = target.quota.is_some() || args.profile == crate::conformance::Profile::Spec;
+            // K-13: a server without quota need not keep count and total_bytes (syncstorage-rs
+            // stores 0 in both), so the totals checks (K-20, K-24, K-28) run only where its
+            // heartbeat says quota is on. The embedded reference keeps them always (H-05).
+            let totals = target.quota.is_some();
             (None, vec![target], args.database.database_url.clone(), totals)
         }
         _ => {
@@ -247,9 +284,9 @@ pub async fn execute(args: &ConformanceArgs, adjust_backends: &BackendAdjust) ->
     };
     let progress = Arc::new(report::Progress::new(cases.len()));
     let started = Instant::now();
-    let config = RunConfig { jobs: args.jobs as usize, profile: args.profile, seed, invariants };
+    let config = RunConfig { jobs: args.jobs as usize, profile: args.profile, seed, uids, invariants };
     let p = progress.clone();
-    let reports = runner::run(cases, targets.clone(), uids.clone(), config, move |r| p.case_done(r)).await;
+    let reports = runner::run(cases, targets.clone(), config, move |r| p.case_done(r)).await;
     let duration = started.elapsed();
     let counts = Counts::of(&reports);
     let failed: Vec<&str> = reports
@@ -257,7 +294,11 @@ pub async fn execute(args: &ConformanceArgs, adjust_backends: &BackendAdjust) ->
         .filter(|r| matches!(r.outcome, crate::conformance::Outcome::Fail { .. }) || !r.violations.is_empty())
         .map(|r| r.clause)
         .collect();
-    let used = uids.used();
+    let base = replay_base(args, seed, uid_base);
+    let mut refusals = Refusals::default();
+    for r in &reports {
+        refusals.add(&r.refusals);
+    }
     let report = RunReport {
         schema: SCHEMA,
         schema_version: SCHEMA_VERSION,
@@ -265,8 +306,10 @@ pub async fn execute(args: &ConformanceArgs, adjust_backends: &BackendAdjust) ->
         seed,
         profile: args.profile,
         targets: targets.iter().map(|t| TargetSummary::from(&**t)).collect(),
-        uid_range: [used.start, used.end],
-        replay: replay_command(args, seed, uid_base, &failed),
+        uid_range: [uids.first, uids.end()],
+        refusals,
+        replay: replay_command(args, &base, &failed),
+        replay_base: base,
         started_at_unix,
         duration_ms: duration.as_millis() as u64,
         counts,

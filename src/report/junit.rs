@@ -81,6 +81,12 @@ pub fn junit_xml(report: &RunReport) -> String {
                         }
                         _ => "database invariant violated".to_owned(),
                     };
+                    for v in &r.variants {
+                        let _ = write!(text, "\nvariant {}: {}", v.name, v.failure);
+                    }
+                    if let Some(e) = &r.invariant_error {
+                        let _ = write!(text, "\ninvariant checks could not run: {e}");
+                    }
                     for v in &r.violations {
                         let _ = write!(text, "\n{} {}: {}", v.clause, v.name, v.rows.join("; "));
                     }

@@ -3,10 +3,12 @@
 
 mod json;
 mod junit;
+mod markdown;
 mod model;
 mod terminal;
 
 pub use json::write_json;
 pub use junit::{junit_xml, write_junit};
+pub use markdown::{render_markdown, write_markdown};
 pub use model::{Counts, RunReport, SCHEMA, SCHEMA_VERSION, TargetSummary, Unchecked};
 pub use terminal::{Progress, render_table};

@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use crate::conformance::{CaseReport, Limits, Outcome, Profile, Target};
+use crate::conformance::{CaseReport, Limits, Outcome, Profile, Refusals, Target};
 
 pub const SCHEMA: &str = "syncstorage-harness/conformance-report";
 pub const SCHEMA_VERSION: u32 = 1;
@@ -37,6 +37,8 @@ pub struct Counts {
     pub compat: usize,
     /// Cases after which a database invariant returned rows.
     pub invariant_violations: usize,
+    /// Cases after which the invariant checks could not run at all.
+    pub invariant_errors: usize,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -55,8 +57,12 @@ pub struct RunReport {
     pub targets: Vec<TargetSummary>,
     /// First and one-past-last uid the run used.
     pub uid_range: [u64; 2],
+    /// Write refusals (409, or 503 with Retry-After) met by all cases, and what became of them.
+    pub refusals: Refusals,
     /// A command that runs the same cases with the same seed.
     pub replay: String,
+    /// The replay command before its `--filter`s: add `--filter CLAUSE` to replay one clause.
+    pub replay_base: String,
     pub started_at_unix: u64,
     pub duration_ms: u64,
     pub counts: Counts,
@@ -76,6 +82,9 @@ impl Counts {
             }
             if !case.violations.is_empty() {
                 c.invariant_violations += 1;
+            }
+            if case.invariant_error.is_some() {
+                c.invariant_errors += 1;
             }
         }
         c

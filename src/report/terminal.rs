@@ -72,10 +72,27 @@ pub fn render_table(report: &RunReport) -> String {
             for line in failure.to_string().lines() {
                 let _ = writeln!(out, "  {line}");
             }
-        } else if r.violations.is_empty() {
+        } else if r.violations.is_empty() && r.invariant_error.is_none() {
             continue;
+        } else if r.violations.is_empty() {
+            let _ = writeln!(out, "\nSETUP after {} {} [{}]", r.clause, r.title, r.target);
         } else {
             let _ = writeln!(out, "\nINVARIANT after {} {} [{}]", r.clause, r.title, r.target);
+        }
+        for v in &r.variants {
+            let _ = writeln!(out, "  variant {}:", v.name);
+            for line in v.failure.to_string().lines() {
+                let _ = writeln!(out, "    {line}");
+            }
+            if let Some(t) = v.transcripts.last() {
+                let _ = writeln!(out, "    ---");
+                for line in t.lines() {
+                    let _ = writeln!(out, "    {line}");
+                }
+            }
+        }
+        if let Some(e) = &r.invariant_error {
+            let _ = writeln!(out, "  invariant checks could not run: {e}");
         }
         for v in &r.violations {
             let _ = writeln!(out, "  {} {} returned {} row(s):", v.clause, v.name, v.rows.len());
@@ -83,7 +100,9 @@ pub fn render_table(report: &RunReport) -> String {
                 let _ = writeln!(out, "    {row}");
             }
         }
-        let skip = r.transcripts.len().saturating_sub(TRANSCRIPTS_SHOWN);
+        // A case made of variants shows each variant's own exchange above instead.
+        let shown = if r.variants.is_empty() { TRANSCRIPTS_SHOWN } else { 0 };
+        let skip = r.transcripts.len().saturating_sub(shown);
         for t in r.transcripts.iter().skip(skip) {
             let _ = writeln!(out, "  ---");
             for line in t.lines() {
@@ -107,8 +126,19 @@ pub fn render_table(report: &RunReport) -> String {
     }
     let c = report.counts;
     let _ = writeln!(out, "\nseed {}; uids {}..{}; {} ms", report.seed, report.uid_range[0], report.uid_range[1], report.duration_ms);
-    if c.failed > 0 || c.invariant_violations > 0 {
+    if c.failed > 0 || c.invariant_violations > 0 || c.invariant_errors > 0 {
         let _ = writeln!(out, "replay: {}", report.replay);
+    }
+    let q = report.refusals;
+    if !q.is_empty() {
+        let _ = writeln!(
+            out,
+            "write refusals: {} conflict (409), {} unavailable (503 + Retry-After); {} sent again, {} still refused",
+            q.conflict, q.unavailable, q.retried, q.gave_up
+        );
+    }
+    if c.invariant_errors > 0 {
+        let _ = writeln!(out, "after {} cases the invariant checks could not run (setup error)", c.invariant_errors);
     }
     if c.compat > 0 {
         let _ = writeln!(out, "{} compat (accepted only under --profile syncstorage-rs)", c.compat);

@@ -399,6 +399,9 @@ impl Store {
             if now > storage_ts {
                 return Ok(now);
             }
+            if self.config.faults.unavailable_same_tick {
+                return Err(ApiError::Unavailable(format!("no ts above the storage ts {storage_ts} yet")));
+            }
             let wait = Duration::from_millis((storage_ts.0 - self.clock.now_precise_for(uid).0 + 10).max(1) as u64);
             if tokio::time::Instant::now() + wait > deadline {
                 return Err(ApiError::Conflict);
@@ -481,7 +484,12 @@ impl Store {
     ) -> Result<()> {
         self.touch_collection(tx, uid, cid, t).await?;
         if !records.is_empty() {
-            let c = Columns::new(records);
+            let mut c = Columns::new(records);
+            if self.config.faults.mangle_astral {
+                for p in c.payloads.iter_mut().flatten() {
+                    *p = p.chars().map(|ch| if u32::from(ch) > 0xFFFF { '\u{FFFD}' } else { ch }).collect();
+                }
+            }
             let ts = t.to_system();
             let stmt = tx
                 .prepare_cached(

@@ -4,8 +4,9 @@
 //! kept next to the first cases that need them.
 
 use reqwest::Method;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
+use super::steps::*;
 use crate::client::SyncRequest;
 use crate::conformance::{Case, CaseResult, Ctx, Failure, Need, Resp, Stamp};
 use crate::{ensure, ensure_eq};
@@ -26,83 +27,6 @@ const PLD: &str = concat!(
 /// server counting characters is caught.
 fn mixed_payload() -> String {
     format!("{PLD}é€😀")
-}
-
-// ---- steps shared by the area files -----------------------------------------------------------
-
-/// The answer to a plain POST: `modified`, `success` and `failed` (E-01).
-#[derive(Debug)]
-pub(super) struct PostAnswer {
-    pub modified: Stamp,
-    pub success: Vec<String>,
-    pub failed: Map<String, Value>,
-}
-
-impl PostAnswer {
-    /// The record `id` failed alone: it is in `failed` and nothing succeeded.
-    pub fn only_failed(&self, id: &str, what: &str) -> CaseResult {
-        ensure!(
-            self.success.is_empty() && self.failed.contains_key(id),
-            "{what}: expected {id:?} in `failed` and an empty `success`, got success {:?}, failed {:?}",
-            self.success,
-            self.failed
-        );
-        Ok(())
-    }
-}
-
-/// Reads a POST answer (status already checked by the caller).
-pub(super) fn post_answer(resp: &Resp) -> Result<PostAnswer, Failure> {
-    let body = resp.json()?;
-    let modified = Stamp::from_json(&body["modified"])?;
-    let success = body["success"]
-        .as_array()
-        .ok_or_else(|| Failure::mismatch("POST answer", "a `success` list", &body))?
-        .iter()
-        .map(|v| v.as_str().map(str::to_owned).ok_or_else(|| Failure::mismatch("a `success` entry", "an id string", v)))
-        .collect::<Result<Vec<_>, _>>()?;
-    let failed = body["failed"]
-        .as_object()
-        .cloned()
-        .ok_or_else(|| Failure::mismatch("POST answer", "a `failed` object", &body))?;
-    Ok(PostAnswer { modified, success, failed })
-}
-
-/// info/collections: the map and the storage ts (`X-Last-Modified`).
-pub(super) async fn info(cx: &mut Ctx) -> Result<(Value, Stamp), Failure> {
-    let resp = cx.get("info/collections").await?;
-    let map = resp.status(200)?.json()?;
-    ensure!(map.is_object(), "info/collections must be a JSON object, got {map}");
-    Ok((map, resp.stamp("x-last-modified")?))
-}
-
-/// The ids a collection lists, sorted; `coll` may carry a query (`col?ids=a,b`).
-pub(super) async fn ids(cx: &mut Ctx, coll: &str) -> Result<Vec<String>, Failure> {
-    let resp = cx.get(&format!("storage/{coll}")).await?;
-    let list = resp.status(200)?.json()?;
-    let mut ids = list
-        .as_array()
-        .ok_or_else(|| Failure::mismatch(format!("listing of {coll}"), "a JSON list", &list))?
-        .iter()
-        .map(|v| v.as_str().map(str::to_owned).ok_or_else(|| Failure::mismatch("a listed id", "a string", v)))
-        .collect::<Result<Vec<_>, _>>()?;
-    ids.sort();
-    Ok(ids)
-}
-
-/// GET of one record that must exist: its JSON object.
-pub(super) async fn record(cx: &mut Ctx, path: &str) -> Result<Value, Failure> {
-    let resp = cx.get(path).await?;
-    let bso = resp.status(200)?.json()?;
-    ensure!(bso.is_object(), "GET {path} must give a JSON object, got {bso}");
-    Ok(bso)
-}
-
-/// The sorted keys of a JSON object (empty for anything else).
-pub(super) fn keys(v: &Value) -> Vec<String> {
-    let mut keys: Vec<String> = v.as_object().map(|m| m.keys().cloned().collect()).unwrap_or_default();
-    keys.sort();
-    keys
 }
 
 /// A KB figure (bytes / 1024) must equal `bytes` to within float noise.

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use super::a_endpoints::{ids, info, keys, post_answer, record};
+use super::steps::*;
 use crate::client::SyncRequest;
 use crate::conformance::{Case, CaseResult, Ctx, Failure, Stamp};
 use crate::{ensure, ensure_eq};

@@ -9,125 +9,13 @@ use rand::RngExt;
 use rand::rngs::StdRng;
 use serde_json::{Value, json};
 
+use super::steps::*;
 use crate::client::{SyncRequest, SyncUser};
-use crate::conformance::{Case, CaseResult, Ctx, Failure, Limits, Resp, Stamp};
+use crate::conformance::{Case, CaseResult, Ctx, Failure, Limits, Stamp};
 use crate::{ensure, ensure_eq};
 
 /// Clauses of area E that no case checks over HTTP, with the reason.
 pub const UNCHECKED: &[(&str, &str)] = &[];
-
-// ---- steps shared with area F -----------------------------------------------------------------
-
-/// How often a TTL scenario is tried afresh when the server's time ran past its TTLs between two
-/// steps (slow answers on a real clock, or a test clock that something else moves), so that the
-/// outcome is open rather than wrong.
-pub(super) const CLOCK_ATTEMPTS: usize = 5;
-
-/// The server's time when it answered (`X-Weave-Timestamp`, D-01); a read saw the data no later
-/// than this.
-pub(super) fn server_now(resp: &Resp) -> Result<Stamp, Failure> {
-    resp.stamp("x-weave-timestamp")
-}
-
-pub(super) fn time_ran_past_ttls(what: &str) -> Failure {
-    Failure::new(format!(
-        "{what}: on each of {CLOCK_ATTEMPTS} attempts the server's time ran past the TTLs between two steps, \
-         so the expiry could not be checked (slow answers, or something else moving the server's clock)"
-    ))
-}
-
-/// The records of `coll` by id, read with `full`.
-pub(super) async fn records(cx: &mut Ctx, coll: &str) -> Result<BTreeMap<String, Value>, Failure> {
-    Ok(records_at(cx, coll).await?.0)
-}
-
-/// The records of `coll` by id, and the server time of the answer.
-pub(super) async fn records_at(cx: &mut Ctx, coll: &str) -> Result<(BTreeMap<String, Value>, Stamp), Failure> {
-    let resp = cx.get(&format!("storage/{coll}?full=1")).await?;
-    let listing = resp.status(200)?.json()?;
-    let now = server_now(&resp)?;
-    let items = listing.as_array().ok_or_else(|| Failure::mismatch("full listing", "a JSON list", &listing))?;
-    let mut out = BTreeMap::new();
-    for item in items {
-        let id = item["id"].as_str().ok_or_else(|| Failure::mismatch("a listed record's id", "a string", item))?;
-        out.insert(id.to_owned(), item.clone());
-    }
-    Ok((out, now))
-}
-
-/// The ids listed in `coll`, sorted.
-pub(super) async fn ids(cx: &mut Ctx, coll: &str) -> Result<Vec<String>, Failure> {
-    let listing = cx.get(&format!("storage/{coll}")).await?.status(200)?.json()?;
-    let items = listing.as_array().ok_or_else(|| Failure::mismatch("id listing", "a JSON list", &listing))?;
-    let mut out = items
-        .iter()
-        .map(|v| v.as_str().map(str::to_owned).ok_or_else(|| Failure::mismatch("a listed id", "a string", v)))
-        .collect::<Result<Vec<_>, _>>()?;
-    out.sort();
-    Ok(out)
-}
-
-/// `ids` as owned strings, for comparisons.
-pub(super) fn names(ids: &[&str]) -> Vec<String> {
-    let mut out: Vec<String> = ids.iter().map(|s| (*s).to_owned()).collect();
-    out.sort();
-    out
-}
-
-/// info/collections: the map and the storage ts.
-pub(super) async fn info(cx: &mut Ctx) -> Result<(Value, Stamp), Failure> {
-    let resp = cx.get("info/collections").await?;
-    let map = resp.status(200)?.json()?;
-    Ok((map, resp.stamp("x-last-modified")?))
-}
-
-/// The `modified` of a 200 write answer, which must also be its `X-Last-Modified` (D-02).
-pub(super) fn written_at(resp: &Resp) -> Result<Stamp, Failure> {
-    let body = resp.status(200)?.json()?;
-    let t = Stamp::from_json(&body["modified"])?;
-    ensure_eq!(t, resp.stamp("x-last-modified")?, "the answer's modified and X-Last-Modified");
-    Ok(t)
-}
-
-/// A record's `modified`.
-pub(super) fn modified_of(records: &BTreeMap<String, Value>, id: &str) -> Result<Stamp, Failure> {
-    let rec = records.get(id).ok_or_else(|| Failure::new(format!("record {id:?} is missing")))?;
-    Stamp::from_json(&rec["modified"])
-}
-
-/// A record's payload.
-pub(super) fn payload_of(records: &BTreeMap<String, Value>, id: &str) -> Result<String, Failure> {
-    let rec = records.get(id).ok_or_else(|| Failure::new(format!("record {id:?} is missing")))?;
-    rec["payload"].as_str().map(str::to_owned).ok_or_else(|| Failure::mismatch(format!("payload of {id:?}"), "a string", rec))
-}
-
-/// The ids in an answer's `success` list.
-pub(super) fn success_of(answer: &Value) -> Result<BTreeSet<String>, Failure> {
-    let list = answer["success"].as_array().ok_or_else(|| Failure::mismatch("success", "a JSON list", answer))?;
-    list.iter()
-        .map(|v| v.as_str().map(str::to_owned).ok_or_else(|| Failure::mismatch("an id in success", "a string", v)))
-        .collect()
-}
-
-/// The ids in an answer's `failed` map.
-pub(super) fn failed_of(answer: &Value) -> Result<BTreeSet<String>, Failure> {
-    let map = answer["failed"].as_object().ok_or_else(|| Failure::mismatch("failed", "a JSON object", answer))?;
-    Ok(map.keys().cloned().collect())
-}
-
-pub(super) fn set(ids: &[&str]) -> BTreeSet<String> {
-    ids.iter().map(|s| (*s).to_owned()).collect()
-}
-
-/// Exactly `bytes` UTF-8 bytes, mostly two-byte characters, so that a server counting characters
-/// instead of bytes sees about half the size.
-pub(super) fn sized_payload(bytes: usize) -> String {
-    let mut s = "é".repeat(bytes / 2);
-    if bytes % 2 == 1 {
-        s.push('x');
-    }
-    s
-}
 
 /// Each posted id appears in at most one list, every listed id was posted, and what is stored is
 /// exactly the `success` list (an id in neither list counts as failed).
@@ -148,16 +36,6 @@ fn numbered(n: usize, payload: &str) -> (Vec<String>, Value) {
     let ids: Vec<String> = (0..n).map(|i| format!("{i:04}")).collect();
     let body = ids.iter().map(|id| json!({ "id": id, "payload": payload })).collect();
     (ids, Value::Array(body))
-}
-
-/// Status must be 400 with `code`, where `code` 6 may be 8 under syncstorage-rs (J-01).
-pub(super) fn bad_request(cx: &mut Ctx, resp: &Resp, code: u32, what: &str) -> CaseResult {
-    let rule = resp.error(400, code).map(|_| ()).map_err(|f| Failure { message: format!("{what}: {}", f.message), ..f });
-    if code == 6 {
-        cx.rule_or_compat(rule, || resp.error(400, 8).map(|_| ()), "unparseable JSON gives code 8, not 6 (J-01)")
-    } else {
-        rule
-    }
 }
 
 /// 2 s in hundredths, the short ttl of the E-04 scenarios, and their long one.

@@ -5,10 +5,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use super::e_post::{
-    CLOCK_ATTEMPTS, time_ran_past_ttls, failed_of, ids, info, modified_of, names, payload_of, records, records_at,
-    set, sized_payload, success_of, written_at,
-};
+use super::steps::*;
 use crate::client::SyncRequest;
 use crate::conformance::{Case, CaseResult, Ctx, Failure, Need, Resp, Stamp};
 use crate::{ensure, ensure_eq};
@@ -99,7 +96,7 @@ async fn ttl_from_commit(cx: &mut Ctx, coll: &str) -> Result<bool, Failure> {
     cx.pass_time(Duration::from_millis(1400)).await?;
     let resp = cx.get(&format!("storage/{coll}")).await?;
     let listed = resp.status(200)?.json()?;
-    if super::e_post::server_now(&resp)? >= t.plus_cs(200) {
+    if server_now(&resp)? >= t.plus_cs(200) {
         return Ok(false);
     }
     ensure_eq!(json!(["a"]), listed, "a staged ttl 2 is still running 1.4 s after the commit");

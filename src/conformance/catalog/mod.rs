@@ -11,6 +11,7 @@ mod g_ttl;
 mod h_quota;
 mod i_timestamps;
 mod j_errors;
+mod steps;
 
 use crate::conformance::case::Case;
 
@@ -30,6 +31,8 @@ pub fn all() -> Vec<Case> {
     ]
     .into_iter()
     .flatten()
+    .enumerate()
+    .map(|(slot, case)| Case { slot, ..case })
     .collect()
 }
 
