@@ -83,3 +83,59 @@ async fn total_bytes_in_characters_is_caught_by_usage_quota_and_k_28() {
     )
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_refused_with_503_in_the_same_tick_fail_only_i_04() {
+    // The syncstorage-rs behaviour, on the reference: a write that would share its tick with the
+    // previous one gets 503/0 and Retry-After. Every case sends such writes again and tests its
+    // own clause; only the I-04 case that looks for the behaviour fails, once.
+    let faults = Faults { unavailable_same_tick: true, ..Faults::default() };
+    let report = session::execute(&args(), &move |c| c.faults = faults.clone()).await.expect("the embedded run starts");
+    let table = render_table(&report);
+    let failed: Vec<(&str, &str)> =
+        report.cases.iter().filter(|c| matches!(c.outcome, Outcome::Fail { .. })).map(|c| (c.clause, c.title)).collect();
+    assert!(!failed.is_empty(), "the refusals are reported\n{table}");
+    assert!(failed.iter().all(|(clause, _)| *clause == "I-04"), "only I-04 fails: {failed:?}\n{table}");
+    assert!(
+        failed.iter().any(|(_, title)| title.contains("sequential")),
+        "the sequential-write case reports the 503 refusals: {failed:?}\n{table}"
+    );
+    assert!(report.refusals.unavailable > 0 && report.refusals.retried > 0, "{:?}", report.refusals);
+    assert_eq!(report.counts.invariant_violations, 0, "{table}");
+}
+
+/// The requests of a transcript, without what differs from run to run by design: the Hawk
+/// header (its ts and nonce) and the Host header (the embedded servers' ports).
+fn requests_of(transcripts: &[String]) -> Vec<String> {
+    transcripts
+        .iter()
+        .flat_map(|t| t.lines())
+        .filter(|l| l.starts_with('>'))
+        .filter(|l| !l.starts_with("> authorization:") && !l.starts_with("> host:"))
+        .map(str::to_owned)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_replay_line_of_a_failed_case_sends_the_same_requests() {
+    // Astral characters stored as U+FFFD fail E-11, whose corpus includes random samples drawn
+    // from the case's seed.
+    let faults = Faults { mangle_astral: true, ..Faults::default() };
+    let adjust = move |c: &mut reference_backend::Config| c.faults = faults.clone();
+    let first = session::execute(&args(), &adjust).await.expect("the embedded run starts");
+    let failed = first.cases.iter().find(|c| c.clause == "E-11" && matches!(c.outcome, Outcome::Fail { .. }));
+    let failed = failed.unwrap_or_else(|| panic!("E-11 fails under the fault\n{}", render_table(&first)));
+    assert!(first.replay.contains("--filter E-11"), "{}", first.replay);
+    let argv: Vec<&str> = first.replay.split_whitespace().collect();
+    let replay = match Cli::parse_from(argv).command {
+        Command::Conformance(a) => a,
+        other => panic!("parsed {other:?}"),
+    };
+    let second = session::execute(&replay, &adjust).await.expect("the replay starts");
+    let again = second.cases.iter().find(|c| c.clause == "E-11" && c.title == failed.title).expect("the replay runs the case");
+    assert!(matches!(again.outcome, Outcome::Fail { .. }), "the replay fails too\n{}", render_table(&second));
+    let (a, b) = (requests_of(&failed.transcripts), requests_of(&again.transcripts));
+    assert!(a.len() > 50, "the case sent its corpus: {} request lines", a.len());
+    assert_eq!(a, b, "the replay sends the same requests, in the same order, as the users of the first run");
+    assert_eq!(failed.uids, again.uids);
+}

@@ -642,4 +642,52 @@ mod tests {
         assert_eq!(Stamp(123_405).to_string(), "1234.05");
         assert_eq!(Stamp::from_json(&serde_json::json!(1234.56)).ok(), Some(Stamp(123_456)));
     }
+
+    #[test]
+    fn custom_collection_names_take_the_case_suffix_both_ways() {
+        let names = Names::for_case(7, "D-06", "a title");
+        let sfx = names.suffix().to_owned();
+        assert_eq!(sfx.len(), 6);
+        assert_eq!(names.apply("storage/col/a?x=1"), format!("storage/col{sfx}/a?x=1"));
+        assert_eq!(names.apply("storage/col?full=1"), format!("storage/col{sfx}?full=1"));
+        assert_eq!(names.apply("storage/col"), format!("storage/col{sfx}"));
+        assert_eq!(names.apply("/1.5/42/storage/col/a"), format!("/1.5/42/storage/col{sfx}/a"));
+        // Standard, invalid, percent-encoded and too long names go out as written.
+        for path in ["storage/meta/global", "storage/bad!name", "storage/%00", "storage/", "info/collections", "storage/a%20b"] {
+            assert_eq!(names.apply(path), path);
+        }
+        let long = "x".repeat(27);
+        assert_eq!(names.apply(&format!("storage/{long}")), format!("storage/{long}"));
+        let fits = "x".repeat(26);
+        assert_eq!(names.apply(&format!("storage/{fits}")), format!("storage/{fits}{sfx}"));
+        // Answers of the info maps come back with the plain names.
+        let mut body = format!("{{\"col{sfx}\":1.50,\"meta\":2.00}}").into_bytes();
+        names.restore("info/collections", &mut body);
+        assert_eq!(String::from_utf8_lossy(&body), "{\"col\":1.50,\"meta\":2.00}");
+        let mut listing = format!("[\"col{sfx}\"]").into_bytes();
+        names.restore("storage/col", &mut listing);
+        assert_eq!(String::from_utf8_lossy(&listing), format!("[\"col{sfx}\"]"), "only the info maps are rewritten");
+        // Same case and run: same names; another case or run: others.
+        assert_eq!(Names::for_case(7, "D-06", "a title"), names);
+        assert_ne!(Names::for_case(8, "D-06", "a title"), names);
+        assert_ne!(Names::for_case(7, "D-06", "another title"), names);
+    }
+
+    #[test]
+    fn case_seeds_depend_on_identity_not_position() {
+        assert_eq!(case_seed(1, "E-11", "t"), case_seed(1, "E-11", "t"));
+        assert_ne!(case_seed(1, "E-11", "t"), case_seed(2, "E-11", "t"));
+        assert_ne!(case_seed(1, "E-11", "t"), case_seed(1, "E-12", "t"));
+        assert_ne!(case_seed(1, "E-1", "1t"), case_seed(1, "E-11", "t"), "fields are separated");
+    }
+
+    #[test]
+    fn uid_blocks_do_not_overlap_and_fit_the_default_step() {
+        let plan = UidPlan { first: 9_000_000_000, slots: 300 };
+        assert_eq!(plan.probe(), 9_000_000_000);
+        assert_eq!(plan.block(0).start, 9_000_000_001);
+        assert_eq!(plan.block(0).end, plan.block(1).start);
+        assert_eq!(plan.block(299).end, plan.end());
+        assert!(plan.end() - plan.first <= 20_000);
+    }
 }

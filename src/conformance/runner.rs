@@ -305,3 +305,84 @@ async fn run_one(case: &Case, targets: &[Arc<Target>], config: &RunConfig) -> Ca
     }
     report
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::client::SyncClient;
+    use crate::conformance::Limits;
+
+    /// A target nothing listens at: the cases below never send a request.
+    fn nowhere() -> Arc<Target> {
+        let url = url::Url::parse("http://127.0.0.1:9/").expect("url");
+        Arc::new(Target {
+            label: "nowhere".into(),
+            client: SyncClient::new(url).expect("client"),
+            secret: "s".into(),
+            limits: Limits {
+                max_post_records: 1,
+                max_post_bytes: 1,
+                max_record_payload_bytes: 1,
+                max_request_bytes: 1,
+                max_total_records: 1,
+                max_total_bytes: 1,
+                max_quota_limit: None,
+            },
+            quota: None,
+            test_clock: false,
+        })
+    }
+
+    #[tokio::test]
+    async fn panicking_cases_and_failing_variants_are_counted_as_failures() {
+        let cases = vec![
+            Case::new("A-01", "passes", |_cx| Box::pin(async { Ok(()) })),
+            Case::new("A-02", "panics", |_cx| Box::pin(async { panic!("boom") })),
+            Case::new("A-03", "one variant fails", |mut cx| {
+                Box::pin(async move {
+                    let v = cx.variant("good");
+                    cx.settle(v, Ok(()));
+                    let v = cx.variant("bad");
+                    cx.settle(v, Err(Failure::mismatch("x", 1, 2)));
+                    Ok(())
+                })
+            }),
+        ];
+        let config = RunConfig { jobs: 2, profile: Profile::Spec, seed: 1, uids: UidPlan { first: 1, slots: 3 }, invariants: None };
+        let reports = run(cases, vec![nowhere()], config, |_| {}).await;
+        assert_eq!(reports.len(), 3);
+        assert!(matches!(reports[0].outcome, Outcome::Pass));
+        assert!(reports[1].failed(), "{:?}", reports[1].outcome);
+        assert!(reports[2].failed(), "{:?}", reports[2].outcome);
+        assert_eq!(reports[2].variants.len(), 1);
+        assert_eq!(reports[2].variants[0].name, "bad");
+        match &reports[2].outcome {
+            Outcome::Fail { failure } => assert!(failure.message.contains("1 of 2 variants failed: bad"), "{failure}"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn run_wide_503_refusals_fail_the_judging_case_once_or_are_compat() {
+        let judge = Case::new("I-04", "judge", |_cx| Box::pin(async { Ok(()) })).judges_refusals();
+        let other = Case::new("E-01", "other", |_cx| Box::pin(async { Ok(()) }));
+        let make = || {
+            let mut a = CaseReport::new(&judge);
+            let mut b = CaseReport::new(&other);
+            b.refusals.unavailable = 3;
+            a.refusals.conflict = 1;
+            vec![a, b]
+        };
+        let mut spec = make();
+        judge_refusals(&mut spec, Profile::Spec);
+        assert!(spec[0].failed(), "{:?}", spec[0].outcome);
+        assert!(matches!(spec[1].outcome, Outcome::Pass), "only the judging case fails");
+        let mut srs = make();
+        judge_refusals(&mut srs, Profile::SyncstorageRs);
+        assert!(matches!(srs[0].outcome, Outcome::Compat));
+        let mut clean = make();
+        clean[1].refusals.unavailable = 0;
+        judge_refusals(&mut clean, Profile::Spec);
+        assert!(matches!(clean[0].outcome, Outcome::Pass), "a 409 is allowed (I-04)");
+    }
+}
