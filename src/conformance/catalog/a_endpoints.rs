@@ -173,7 +173,9 @@ pub fn cases() -> Vec<Case> {
                     SyncRequest::get("info/configuration"),
                 ];
                 for req in denied {
-                    cx.send_as(&expired, req).await?.error(401, 0)?;
+                    let v = cx.variant(format!("{} {} with an expired token", req.method(), req.path()));
+                    let r = async { cx.send_as(&expired, req).await?.error(401, 0).map(drop) }.await;
+                    cx.settle(v, r);
                 }
                 ensure_eq!(vec!["00", "01", "02"], ids(&mut cx, "col1").await?, "records after the refused writes");
                 ensure_eq!(json!("xxx"), record(&mut cx, "storage/col1/00").await?["payload"], "payload of 00");
@@ -267,9 +269,14 @@ pub fn cases() -> Vec<Case> {
                     ("max_total_records", published.max_total_records),
                     ("max_total_bytes", published.max_total_bytes),
                 ] {
-                    let value = &config[key];
-                    ensure!(value.is_u64() && value.as_u64() > Some(0), "{key} must be a positive integer, got {value}");
-                    ensure_eq!(Some(known), value.as_u64(), "{key} as probed before the run");
+                    let v = cx.variant(key);
+                    let r = (|| {
+                        let value = &config[key];
+                        ensure!(value.is_u64() && value.as_u64() > Some(0), "{key} must be a positive integer, got {value}");
+                        ensure_eq!(Some(known), value.as_u64(), "{key} as probed before the run");
+                        Ok(())
+                    })();
+                    cx.settle(v, r);
                 }
                 if let Some(q) = config.get("max_quota_limit") {
                     ensure!(q.is_u64(), "max_quota_limit, when present, is an integer, got {q}");
@@ -338,17 +345,17 @@ pub fn cases() -> Vec<Case> {
                 ensure_eq!(vec!["12", "13"], a1.success, "success of the first POST");
                 ensure!(a1.failed.is_empty(), "nothing fails in the first POST: {:?}", a1.failed);
                 for id in ["12", "13"] {
-                    let bso = record(&mut cx, &format!("storage/col/{id}")).await?;
-                    ensure_eq!(json!(PLD), bso["payload"], "payload of {id}");
-                    ensure_eq!(a1.modified, Stamp::from_json(&bso["modified"])?, "modified of {id}");
+                    let v = cx.variant(format!("{id} after the first POST"));
+                    let r = read_back(&mut cx, id, PLD, a1.modified).await;
+                    cx.settle(v, r);
                 }
                 let second = json!([{ "id": "13", "payload": "XyX" }, { "id": "14", "payload": PLD }]);
                 let a2 = post_answer(cx.post("storage/col", second).await?.status(200)?)?;
                 ensure!(a2.modified > a1.modified, "the second POST is later: {} after {}", a2.modified, a1.modified);
-                for (id, payload, t) in [("12", PLD, a1.modified), ("13", "XyX", a2.modified), ("14", PLD, a2.modified)] {
-                    let bso = record(&mut cx, &format!("storage/col/{id}")).await?;
-                    ensure_eq!(json!(payload), bso["payload"], "payload of {id} after the second POST");
-                    ensure_eq!(t, Stamp::from_json(&bso["modified"])?, "modified of {id} after the second POST");
+                for (id, payload, t, what) in [("12", PLD, a1.modified, "kept"), ("13", "XyX", a2.modified, "updated"), ("14", PLD, a2.modified, "created")] {
+                    let v = cx.variant(format!("{id} {what} by the second POST"));
+                    let r = read_back(&mut cx, id, payload, t).await;
+                    cx.settle(v, r);
                 }
                 let third = json!([{ "id": "one", "payload": PLD }, { "id": "two", "payload": PLD, "sortindex": "FAIL" }]);
                 let a3 = post_answer(cx.post("storage/col", third).await?.status(200)?)?;
@@ -387,10 +394,9 @@ pub fn cases() -> Vec<Case> {
             Box::pin(async move {
                 cx.put("storage/col/keep", json!({ "payload": "x" })).await?.status(200)?;
                 let started = cx.post("storage/col?batch=true", json!([{ "id": "staged", "payload": "y" }])).await?;
-                let batch = started.status(202)?.json()?["batch"].as_str().map(str::to_owned);
-                let batch = batch.ok_or_else(|| Failure::new("a started batch answers with its id"))?;
+                let batch = started_batch(&started)?;
                 cx.delete("storage/col").await?.status(200)?;
-                let commit = SyncRequest::post("storage/col").query("batch", &batch).query("commit", "true").json(&json!([]));
+                let commit = batch_post("col", &batch, true).json(&json!([]));
                 let resp = cx.send(commit).await?;
                 ensure_eq!(400, resp.code(), "committing a batch of a deleted collection");
                 ensure_eq!(Vec::<String>::new(), ids(&mut cx, "col").await?, "nothing of the batch appears");
@@ -551,7 +557,9 @@ pub fn cases() -> Vec<Case> {
                     SyncRequest::post("info/collections").json(&json!({})),
                 ];
                 for req in wrong {
-                    cx.send(req).await?.status(405)?.empty()?;
+                    let v = cx.variant(format!("{} {}", req.method(), req.path()));
+                    let r = async { cx.send(req).await?.status(405)?.empty().map(drop) }.await;
+                    cx.settle(v, r);
                 }
                 ensure_eq!(json!("x"), record(&mut cx, "storage/col/rec").await?["payload"], "the record is untouched");
                 Ok(())
@@ -560,15 +568,26 @@ pub fn cases() -> Vec<Case> {
         .upstream(&["test_patch_is_not_allowed"]),
         Case::new("A-16", "an unknown path gives 404 with a JSON 0", |mut cx| {
             Box::pin(async move {
-                let resp = cx.get("nonexistent/url").await?;
-                resp.error(404, 0)?;
-                ensure!(
-                    resp.header("content-type").is_some_and(|c| c.starts_with("application/json")),
-                    "404 body must be sent as application/json"
-                );
-                cx.get("info/nonexistent").await?.error(404, 0)?;
-                cx.delete("nonexistent/url").await?.error(404, 0)?;
-                cx.get("storage/col/id/extra").await?.error(404, 0)?;
+                let unknown = [
+                    SyncRequest::get("nonexistent/url"),
+                    SyncRequest::get("info/nonexistent"),
+                    SyncRequest::delete("nonexistent/url"),
+                    SyncRequest::get("storage/col/id/extra"),
+                ];
+                for req in unknown {
+                    let v = cx.variant(format!("{} {}", req.method(), req.path()));
+                    let r = async {
+                        let resp = cx.send(req).await?;
+                        resp.error(404, 0)?;
+                        ensure!(
+                            resp.header("content-type").is_some_and(|c| c.starts_with("application/json")),
+                            "404 body must be sent as application/json"
+                        );
+                        Ok(())
+                    }
+                    .await;
+                    cx.settle(v, r);
+                }
                 Ok(())
             })
         })
@@ -591,18 +610,24 @@ pub fn cases() -> Vec<Case> {
         Case::new("A-18", "a CORS preflight echoes any origin with a positive max-age", |mut cx| {
             Box::pin(async move {
                 for origin in ["localhost", "http://test-website.com"] {
-                    let preflight = SyncRequest::new(Method::OPTIONS, "/__heartbeat__")
-                        .header("Origin", origin)
-                        .header("Access-Control-Request-Method", "GET")
-                        .header("Access-Control-Request-Headers", "Content-Type");
-                    let resp = cx.send_anon(preflight).await?;
-                    ensure!([200, 204].contains(&resp.code()), "preflight from {origin}: 200 or 204, got {}", resp.code());
-                    ensure_eq!(Some(origin), resp.header("access-control-allow-origin"), "allowed origin");
-                    let max_age = resp.require_header("access-control-max-age")?;
-                    ensure!(
-                        max_age.trim().parse::<i64>().is_ok_and(|s| s > 0),
-                        "access-control-max-age must be a positive number of seconds, got {max_age:?}"
-                    );
+                    let v = cx.variant(format!("preflight from origin {origin}"));
+                    let r = async {
+                        let preflight = SyncRequest::new(Method::OPTIONS, "/__heartbeat__")
+                            .header("Origin", origin)
+                            .header("Access-Control-Request-Method", "GET")
+                            .header("Access-Control-Request-Headers", "Content-Type");
+                        let resp = cx.send_anon(preflight).await?;
+                        ensure!([200, 204].contains(&resp.code()), "preflight from {origin}: 200 or 204, got {}", resp.code());
+                        ensure_eq!(Some(origin), resp.header("access-control-allow-origin"), "allowed origin");
+                        let max_age = resp.require_header("access-control-max-age")?;
+                        ensure!(
+                            max_age.trim().parse::<i64>().is_ok_and(|s| s > 0),
+                            "access-control-max-age must be a positive number of seconds, got {max_age:?}"
+                        );
+                        Ok(())
+                    }
+                    .await;
+                    cx.settle(v, r);
                 }
                 Ok(())
             })
@@ -610,11 +635,18 @@ pub fn cases() -> Vec<Case> {
         .upstream(&["test_cors_settings_are_set", "test_cors_allows_any_origin"]),
         Case::new("A-19", "missing or bad Hawk credentials give 401", |mut cx| {
             Box::pin(async move {
-                cx.send(SyncRequest::get("info/collections").unsigned()).await?.error(401, 0)?;
-                cx.send(SyncRequest::put("storage/col/x").json(&json!({ "payload": "x" })).unsigned()).await?.error(401, 0)?;
-                cx.send(SyncRequest::get("info/collections").wrong_key()).await?.error(401, 0)?;
                 let forged = r#"Hawk id="not-a-token", ts="1", nonce="abc", mac="AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=""#;
-                cx.send(SyncRequest::get("info/collections").header("Authorization", forged)).await?.error(401, 0)?;
+                let bad = [
+                    ("unsigned GET info/collections", SyncRequest::get("info/collections").unsigned()),
+                    ("unsigned PUT storage/col/x", SyncRequest::put("storage/col/x").json(&json!({ "payload": "x" })).unsigned()),
+                    ("GET info/collections signed with a wrong key", SyncRequest::get("info/collections").wrong_key()),
+                    ("GET info/collections with a forged Hawk header", SyncRequest::get("info/collections").header("Authorization", forged)),
+                ];
+                for (what, req) in bad {
+                    let v = cx.variant(what);
+                    let r = async { cx.send(req).await?.error(401, 0).map(drop) }.await;
+                    cx.settle(v, r);
+                }
                 cx.get("storage/col/x").await?.error(404, 0)?;
                 ensure_eq!(json!({}), info(&mut cx).await?.0, "nothing was written without credentials");
                 Ok(())
@@ -645,6 +677,14 @@ pub fn cases() -> Vec<Case> {
             })
         }),
     ]
+}
+
+/// A-08: record `id` of `col` holds `payload`, modified at `t`.
+async fn read_back(cx: &mut Ctx, id: &str, payload: &str, t: Stamp) -> CaseResult {
+    let bso = record(cx, &format!("storage/col/{id}")).await?;
+    ensure_eq!(json!(payload), bso["payload"], "payload of {id}");
+    ensure_eq!(t, Stamp::from_json(&bso["modified"])?, "modified of {id}");
+    Ok(())
 }
 
 /// A-14: a wipe through `path` (`storage` or the user root) is a write above the old storage ts.

@@ -35,6 +35,45 @@ async fn accepted_everywhere(cx: &mut Ctx, coll: &str, record: Value) -> CaseRes
     Ok(())
 }
 
+/// A short name for an id in a variant's name: control characters escaped, long runs counted.
+fn id_label(id: &str) -> String {
+    match id.chars().next() {
+        Some(c) if id.len() > 16 && id.chars().all(|x| x == c) => format!("{:?} × {}", c.to_string(), id.chars().count()),
+        _ => format!("{id:?}"),
+    }
+}
+
+/// A path id in a variant's name: the id, and how it was written in the path when encoded.
+fn path_label(path: &str, id: &str) -> String {
+    if path == id { id_label(id) } else { format!("{} as {path}", id_label(id)) }
+}
+
+/// B-01: an invalid id fails its record in a POST, and a PUT body carrying it gets 400/8.
+async fn invalid_id(cx: &mut Ctx, id: &str) -> CaseResult {
+    let answer = post_answer(cx.post("storage/col", json!([{ "id": id, "payload": "testing" }])).await?.status(200)?)?;
+    answer.only_failed(id, &format!("POST of id {id:?}"))?;
+    cx.put("storage/col/ok", json!({ "id": id, "payload": "testing" })).await?.error(400, 8)?;
+    Ok(())
+}
+
+/// B-01: a valid id at an edge of the allowed set is accepted by POST and listed verbatim.
+async fn valid_id(cx: &mut Ctx, coll: &str, id: &str) -> CaseResult {
+    let answer = post_answer(cx.post(&format!("storage/{coll}"), json!([{ "id": id, "payload": "testing" }])).await?.status(200)?)?;
+    ensure!(answer.failed.is_empty(), "POST of id {id:?} fails: {:?}", answer.failed);
+    ensure_eq!(vec![id.to_owned()], answer.success, "success of the POST of id {id:?}");
+    ensure_eq!(vec![id.to_owned()], ids(cx, coll).await?, "id stored verbatim");
+    Ok(())
+}
+
+/// B-01: a valid path id (percent-encoded as `path`) is stored under `id`.
+async fn valid_path_id(cx: &mut Ctx, path: &str, id: &str) -> CaseResult {
+    cx.put(&format!("storage/col/{path}"), json!({ "payload": id })).await?.status(200)?;
+    let bso = record(cx, &format!("storage/col/{path}")).await?;
+    ensure_eq!(json!(id), bso["id"], "id of the record PUT at {path}");
+    ensure_eq!(json!(id), bso["payload"], "payload of the record PUT at {path}");
+    Ok(())
+}
+
 /// The collection's map entry and the storage ts, to prove a refused request changed nothing.
 async fn snapshot(cx: &mut Ctx, coll: &str) -> Result<(Value, Stamp, Vec<String>), Failure> {
     let (map, storage) = info(cx).await?;
@@ -79,22 +118,25 @@ pub fn cases() -> Vec<Case> {
             Box::pin(async move {
                 let invalid = ["A\nB", "A\n", "\nN", "A\tB", "", &"X".repeat(65), "A\u{7f}", "\u{1f}A", "é"];
                 for id in invalid {
-                    let answer = post_answer(
-                        cx.post("storage/col", json!([{ "id": id, "payload": "testing" }])).await?.status(200)?,
-                    )?;
-                    answer.only_failed(id, &format!("POST of id {id:?}"))?;
+                    let v = cx.variant(format!("invalid id {}", id_label(id)));
+                    let r = invalid_id(&mut cx, id).await;
+                    cx.settle(v, r);
                 }
-                let put = cx.put("storage/col/ok", json!({ "id": "A\tB", "payload": "testing" })).await?;
-                put.error(400, 8)?;
-                ensure_eq!(json!({}), info(&mut cx).await?.0, "no invalid id created anything");
+                // Checked as a variant so that the valid inputs below are still tried.
+                let v = cx.variant("nothing stored under the invalid ids");
+                let r = async {
+                    ensure_eq!(json!({}), info(&mut cx).await?.0, "no invalid id created anything");
+                    Ok(())
+                }
+                .await;
+                cx.settle(v, r);
                 // The edges of the allowed set: 0x20, 0x7E, 64 characters, every printable class.
                 let valid = [" ", "~", &"X".repeat(64), " !\"#$%&'()*+,-./09:;<=>?@AZ[\\]^_`az{|}~"];
-                let bsos: Vec<Value> = valid.iter().map(|id| json!({ "id": id, "payload": "testing" })).collect();
-                let answer = post_answer(cx.post("storage/col", json!(bsos)).await?.status(200)?)?;
-                ensure!(answer.failed.is_empty(), "ids at the edges of the allowed set fail: {:?}", answer.failed);
-                let mut expected: Vec<String> = valid.iter().map(|s| (*s).to_owned()).collect();
-                expected.sort();
-                ensure_eq!(expected, ids(&mut cx, "col").await?, "ids stored verbatim");
+                for (i, id) in valid.into_iter().enumerate() {
+                    let v = cx.variant(format!("valid id {}", id_label(id)));
+                    let r = valid_id(&mut cx, &format!("edge{i}"), id).await;
+                    cx.settle(v, r);
+                }
                 Ok(())
             })
         })
@@ -102,23 +144,29 @@ pub fn cases() -> Vec<Case> {
         Case::new("B-01", "an invalid id in the path is an unknown path", |mut cx| {
             Box::pin(async move {
                 let long = "X".repeat(65);
-                cx.get(&format!("storage/col/{long}")).await?.error(404, 0)?;
-                cx.put(&format!("storage/col/{long}"), json!({ "payload": "x" })).await?.error(404, 0)?;
-                for id in ["a%09b", "a%0Ab", "a%7Fb", "%C3%A9"] {
-                    cx.put(&format!("storage/col/{id}"), json!({ "payload": "x" })).await?.error(404, 0)?;
+                let v = cx.variant(format!("GET path id {}", id_label(&long)));
+                let r = async { cx.get(&format!("storage/col/{long}")).await?.error(404, 0).map(drop) }.await;
+                cx.settle(v, r);
+                let invalid = [(long.as_str(), long.clone()), ("a%09b", "a\tb".into()), ("a%0Ab", "a\nb".into()), ("a%7Fb", "a\u{7f}b".into()), ("%C3%A9", "é".into())];
+                for (path, id) in invalid {
+                    let v = cx.variant(format!("PUT path id {}", path_label(path, &id)));
+                    let r = async { cx.put(&format!("storage/col/{path}"), json!({ "payload": "x" })).await?.error(404, 0).map(drop) }.await;
+                    cx.settle(v, r);
                 }
-                ensure_eq!(json!({}), info(&mut cx).await?.0, "no invalid path id created anything");
+                // Checked as a variant so that the valid inputs below are still tried.
+                let v = cx.variant("nothing stored under the invalid path ids");
+                let r = async {
+                    ensure_eq!(json!({}), info(&mut cx).await?.0, "no invalid path id created anything");
+                    Ok(())
+                }
+                .await;
+                cx.settle(v, r);
                 let edge = "X".repeat(64);
-                cx.put(&format!("storage/col/{edge}"), json!({ "payload": "x" })).await?.status(200)?;
-                cx.put("storage/col/%20", json!({ "payload": "space" })).await?.status(200)?;
-                cx.put("storage/col/~", json!({ "payload": "tilde" })).await?.status(200)?;
-                ensure_eq!(
-                    json!(edge),
-                    record(&mut cx, &format!("storage/col/{edge}")).await?["id"],
-                    "64-character id"
-                );
-                ensure_eq!(json!(" "), record(&mut cx, "storage/col/%20").await?["id"], "the id 0x20");
-                ensure_eq!(json!("tilde"), record(&mut cx, "storage/col/~").await?["payload"], "the id 0x7E");
+                for (path, id) in [(edge.as_str(), edge.as_str()), ("%20", " "), ("~", "~")] {
+                    let v = cx.variant(format!("PUT path id {}", path_label(path, id)));
+                    let r = valid_path_id(&mut cx, path, id).await;
+                    cx.settle(v, r);
+                }
                 Ok(())
             })
         }),
@@ -130,8 +178,14 @@ pub fn cases() -> Vec<Case> {
                 let before = snapshot(&mut cx, "col").await?;
                 let too_long = "Y".repeat(65);
                 for ids in ["a%0Ab", "a,b%09", &too_long, "a,%C3%A9"] {
-                    cx.get(&format!("storage/col?ids={ids}")).await?.error(400, 0)?;
-                    cx.delete(&format!("storage/col?ids={ids}")).await?.error(400, 0)?;
+                    let label = if ids.len() > 16 { format!("{} (65 characters)", &ids[..8]) } else { ids.to_owned() };
+                    for method in ["GET", "DELETE"] {
+                        let v = cx.variant(format!("{method} ?ids={label}"));
+                        let path = format!("storage/col?ids={ids}");
+                        let req = if method == "GET" { SyncRequest::get(path) } else { SyncRequest::delete(path) };
+                        let r = async { cx.send(req).await?.error(400, 0).map(drop) }.await;
+                        cx.settle(v, r);
+                    }
                 }
                 ensure_eq!(before, snapshot(&mut cx, "col").await?, "refused deletes removed nothing");
                 let mut expected = vec!["a".to_owned(), long.clone()];
@@ -144,15 +198,17 @@ pub fn cases() -> Vec<Case> {
             Box::pin(async move {
                 cx.put("storage/col/keep", json!({ "payload": "orig" })).await?.status(200)?;
                 let before = snapshot(&mut cx, "col").await?;
-                for body in [
-                    json!([{ "payload": "x" }]),
-                    json!([{ "id": 5, "payload": "x" }]),
-                    json!([{ "id": null, "payload": "x" }]),
-                    json!([{ "id": "keep", "payload": "new" }, { "payload": "y" }]),
-                    json!([{ "id": "keep", "payload": "new" }, { "id": ["01"], "payload": "y" }]),
-                    json!([{ "id": "keep", "payload": "new" }, { "id": "dup", "payload": "1" }, { "id": "dup", "payload": "2" }]),
+                for (what, body) in [
+                    ("an element without id", json!([{ "payload": "x" }])),
+                    ("a numeric id", json!([{ "id": 5, "payload": "x" }])),
+                    ("a null id", json!([{ "id": null, "payload": "x" }])),
+                    ("a good record and one without id", json!([{ "id": "keep", "payload": "new" }, { "payload": "y" }])),
+                    ("a good record and a list id", json!([{ "id": "keep", "payload": "new" }, { "id": ["01"], "payload": "y" }])),
+                    ("a good record and a repeated id", json!([{ "id": "keep", "payload": "new" }, { "id": "dup", "payload": "1" }, { "id": "dup", "payload": "2" }])),
                 ] {
-                    cx.post("storage/col", body).await?.error(400, 8)?;
+                    let v = cx.variant(format!("POST of {what}"));
+                    let r = async { cx.post("storage/col", body).await?.error(400, 8).map(drop) }.await;
+                    cx.settle(v, r);
                 }
                 ensure_eq!(before, snapshot(&mut cx, "col").await?, "the collection after the refused POSTs");
                 ensure_eq!(json!("orig"), record(&mut cx, "storage/col/keep").await?["payload"], "keep is untouched");
@@ -180,7 +236,10 @@ pub fn cases() -> Vec<Case> {
                 cx.put("storage/col/none", json!({ "payload": "z" })).await?.status(200)?;
                 ensure_eq!(json!("none"), record(&mut cx, "storage/col/none").await?["id"], "no body id");
                 for bad in [json!("A\tB"), json!(""), json!("X".repeat(65)), json!(5)] {
-                    cx.put("storage/col/yy", json!({ "id": bad, "payload": "x" })).await?.error(400, 8)?;
+                    let label = bad.as_str().map_or_else(|| bad.to_string(), id_label);
+                    let v = cx.variant(format!("PUT body id {label}"));
+                    let r = async { cx.put("storage/col/yy", json!({ "id": bad, "payload": "x" })).await?.error(400, 8).map(drop) }.await;
+                    cx.settle(v, r);
                 }
                 cx.get("storage/col/yy").await?.error(404, 0)?;
                 Ok(())
@@ -188,7 +247,7 @@ pub fn cases() -> Vec<Case> {
         }),
         Case::new("B-05", "sortindex must be an integer within 999999999 either way", |mut cx| {
             Box::pin(async move {
-                for bad in [
+                for (i, bad) in [
                     json!("xxx_meh"),
                     json!("2.6"),
                     json!("42"),
@@ -196,33 +255,42 @@ pub fn cases() -> Vec<Case> {
                     json!(1_000_000_000),
                     json!(-1_000_000_000),
                     json!(true),
-                ] {
-                    refused_everywhere(&mut cx, "col", json!({ "id": "TEST", "payload": "testing", "sortindex": bad }))
-                        .await?;
+                ]
+                .into_iter()
+                .enumerate()
+                {
+                    let v = cx.variant(format!("sortindex {bad}"));
+                    let r = refused_everywhere(&mut cx, "col", json!({ "id": format!("TEST{i}"), "payload": "testing", "sortindex": bad })).await;
+                    cx.settle(v, r);
                 }
                 for (id, good) in [("max", 999_999_999), ("min", -999_999_999), ("neg", -42), ("zero", 0)] {
-                    accepted_everywhere(&mut cx, "col", json!({ "id": id, "payload": "testing", "sortindex": good }))
-                        .await?;
-                    ensure_eq!(
-                        json!(good),
-                        record(&mut cx, &format!("storage/col/{id}")).await?["sortindex"],
-                        "sortindex of {id}"
-                    );
+                    let v = cx.variant(format!("sortindex {good}"));
+                    let r = async {
+                        accepted_everywhere(&mut cx, "col", json!({ "id": id, "payload": "testing", "sortindex": good })).await?;
+                        ensure_eq!(json!(good), record(&mut cx, &format!("storage/col/{id}")).await?["sortindex"], "sortindex of {id}");
+                        Ok(())
+                    }
+                    .await;
+                    cx.settle(v, r);
                 }
-                cx.put("storage/col/TEST", json!({ "payload": "TEST", "sortindex": -42 })).await?.status(200)?;
-                ensure_eq!(
-                    json!(-42),
-                    record(&mut cx, "storage/col/TEST").await?["sortindex"],
-                    "a negative sortindex by PUT"
-                );
+                let v = cx.variant("sortindex -42 by PUT");
+                let r = async {
+                    cx.put("storage/col/TEST", json!({ "payload": "TEST", "sortindex": -42 })).await?.status(200)?;
+                    ensure_eq!(json!(-42), record(&mut cx, "storage/col/TEST").await?["sortindex"], "a negative sortindex by PUT");
+                    Ok(())
+                }
+                .await;
+                cx.settle(v, r);
                 Ok(())
             })
         })
         .upstream(&["test_handling_of_invalid_bso_fields", "test_that_negative_integer_fields_are_not_accepted"]),
         Case::new("B-06", "payload must be a JSON string", |mut cx| {
             Box::pin(async move {
-                for bad in [json!(42), json!({ "3": "4" }), json!(["x"]), json!(true)] {
-                    refused_everywhere(&mut cx, "col", json!({ "id": "TEST", "payload": bad })).await?;
+                for (i, bad) in [json!(42), json!({ "3": "4" }), json!(["x"]), json!(true)].into_iter().enumerate() {
+                    let v = cx.variant(format!("payload {bad}"));
+                    let r = refused_everywhere(&mut cx, "col", json!({ "id": format!("TEST{i}"), "payload": bad })).await;
+                    cx.settle(v, r);
                 }
                 Ok(())
             })
@@ -249,20 +317,23 @@ pub fn cases() -> Vec<Case> {
         .upstream(&["test_batch_size_limits"]),
         Case::new("B-07", "ttl must be an integer from 0 to 999999999", |mut cx| {
             Box::pin(async move {
-                for bad in
-                    [json!(-1), json!("eh?"), json!("4.2"), json!("10"), json!(4.2), json!(1_000_000_000), json!(true)]
-                {
-                    refused_everywhere(&mut cx, "col", json!({ "id": "TEST", "payload": "testing", "ttl": bad }))
-                        .await?;
+                let bad = [json!(-1), json!("eh?"), json!("4.2"), json!("10"), json!(4.2), json!(1_000_000_000), json!(true)];
+                for (i, bad) in bad.into_iter().enumerate() {
+                    let v = cx.variant(format!("ttl {bad}"));
+                    let r = refused_everywhere(&mut cx, "col", json!({ "id": format!("TEST{i}"), "payload": "testing", "ttl": bad })).await;
+                    cx.settle(v, r);
                 }
-                accepted_everywhere(&mut cx, "col", json!({ "id": "max", "payload": "testing", "ttl": 999_999_999 }))
-                    .await?;
-                ensure_eq!(
-                    json!("testing"),
-                    record(&mut cx, "storage/col/max").await?["payload"],
-                    "ttl at the maximum"
-                );
-                cx.put("storage/col/TEST", json!({ "payload": "TEST", "ttl": -1 })).await?.error(400, 8)?;
+                let v = cx.variant("ttl 999999999");
+                let r = async {
+                    accepted_everywhere(&mut cx, "col", json!({ "id": "max", "payload": "testing", "ttl": 999_999_999 })).await?;
+                    ensure_eq!(json!("testing"), record(&mut cx, "storage/col/max").await?["payload"], "ttl at the maximum");
+                    Ok(())
+                }
+                .await;
+                cx.settle(v, r);
+                let v = cx.variant("ttl -1 by PUT of a new record");
+                let r = async { cx.put("storage/col/TEST", json!({ "payload": "TEST", "ttl": -1 })).await?.error(400, 8).map(drop) }.await;
+                cx.settle(v, r);
                 Ok(())
             })
         })
@@ -288,12 +359,14 @@ pub fn cases() -> Vec<Case> {
                 let answer = post_answer(cx.post("storage/col", bsos).await?.status(200)?)?;
                 ensure_eq!(vec!["TEST2", "TEST3"], answer.success, "null and absent ttl by POST");
                 cx.pass_time(Duration::from_millis(100)).await?;
-                for (id, payload) in [("TEST1", "x"), ("TEST2", "y"), ("TEST3", "z")] {
-                    ensure_eq!(
-                        json!(payload),
-                        record(&mut cx, &format!("storage/col/{id}")).await?["payload"],
-                        "{id} later"
-                    );
+                for (what, id, payload) in [("PUT ttl null", "TEST1", "x"), ("POST ttl null", "TEST2", "y"), ("POST without ttl", "TEST3", "z")] {
+                    let v = cx.variant(format!("{what} ({id})"));
+                    let r = async {
+                        ensure_eq!(json!(payload), record(&mut cx, &format!("storage/col/{id}")).await?["payload"], "{id} later");
+                        Ok(())
+                    }
+                    .await;
+                    cx.settle(v, r);
                 }
                 Ok(())
             })
@@ -301,16 +374,23 @@ pub fn cases() -> Vec<Case> {
         .upstream(&["test_create_bso_with_null_ttl"]),
         Case::new("B-09", "a field other than id, payload, sortindex, ttl, modified is invalid", |mut cx| {
             Box::pin(async move {
-                refused_everywhere(&mut cx, "col", json!({ "id": "TEST", "unexpected": "spanish-inquisition" }))
-                    .await?;
-                refused_everywhere(&mut cx, "col", json!({ "id": "TEST", "payload": "x", "Payload": "y" })).await?;
-                let all = json!({ "id": "all", "payload": "p", "sortindex": 1, "ttl": 100_000, "modified": 1.5 });
-                accepted_everywhere(&mut cx, "col", all).await?;
-                ensure_eq!(
-                    json!("p"),
-                    record(&mut cx, "storage/col/all").await?["payload"],
-                    "a record with every allowed field"
-                );
+                for (what, bad) in [
+                    ("unexpected", json!({ "id": "TEST1", "unexpected": "spanish-inquisition" })),
+                    ("Payload", json!({ "id": "TEST2", "payload": "x", "Payload": "y" })),
+                ] {
+                    let v = cx.variant(format!("field {what}"));
+                    let r = refused_everywhere(&mut cx, "col", bad).await;
+                    cx.settle(v, r);
+                }
+                let v = cx.variant("every allowed field");
+                let r = async {
+                    let all = json!({ "id": "all", "payload": "p", "sortindex": 1, "ttl": 100_000, "modified": 1.5 });
+                    accepted_everywhere(&mut cx, "col", all).await?;
+                    ensure_eq!(json!("p"), record(&mut cx, "storage/col/all").await?["payload"], "a record with every allowed field");
+                    Ok(())
+                }
+                .await;
+                cx.settle(v, r);
                 Ok(())
             })
         })
@@ -384,21 +464,29 @@ pub fn cases() -> Vec<Case> {
                 let bsos = json!([{ "id": "TEST3", "sortindex": 3 }, { "id": "TEST4", "payload": "y", "ttl": null }]);
                 cx.post("storage/col", bsos).await?.status(200)?;
                 cx.pass_time(Duration::from_millis(1200)).await?;
-                for id in ["TEST2", "TEST4"] {
-                    ensure_eq!(
-                        json!("y"),
-                        record(&mut cx, &format!("storage/col/{id}")).await?["payload"],
-                        "{id} after its old ttl"
-                    );
-                }
-                for id in ["TEST1", "TEST3"] {
-                    // The test clock is shared: if it jumped before the update, the update made a
-                    // fresh record (payload ""), which may live on. A kept payload may not.
-                    let resp = cx.get(&format!("storage/col/{id}")).await?;
-                    if resp.code() != 404 {
-                        let payload = resp.status(200)?.json()?["payload"].clone();
-                        ensure_eq!(json!(""), payload, "{id} outlived its ttl, which a sortindex update must keep");
+                for (id, how) in [("TEST2", "PUT"), ("TEST4", "POST")] {
+                    let v = cx.variant(format!("{id}: ttl null by {how}"));
+                    let r = async {
+                        ensure_eq!(json!("y"), record(&mut cx, &format!("storage/col/{id}")).await?["payload"], "{id} after its old ttl");
+                        Ok(())
                     }
+                    .await;
+                    cx.settle(v, r);
+                }
+                for (id, how) in [("TEST1", "PUT"), ("TEST3", "POST")] {
+                    let v = cx.variant(format!("{id}: ttl absent from a {how} of sortindex"));
+                    let r = async {
+                        // The test clock is shared: if it jumped before the update, the update made a
+                        // fresh record (payload ""), which may live on. A kept payload may not.
+                        let resp = cx.get(&format!("storage/col/{id}")).await?;
+                        if resp.code() != 404 {
+                            let payload = resp.status(200)?.json()?["payload"].clone();
+                            ensure_eq!(json!(""), payload, "{id} outlived its ttl, which a sortindex update must keep");
+                        }
+                        Ok(())
+                    }
+                    .await;
+                    cx.settle(v, r);
                 }
                 Ok(())
             })
@@ -413,12 +501,19 @@ pub fn cases() -> Vec<Case> {
                 let bsos = json!([{ "id": "05", "ttl": 100_000 }, { "id": "06", "sortindex": 2 }, { "id": "07" }]);
                 let answer = post_answer(cx.post("storage/col", bsos).await?.status(200)?)?;
                 ensure_eq!(vec!["05", "06", "07"], answer.success, "records without payload by POST");
-                for id in ["05", "07"] {
-                    let bso = record(&mut cx, &format!("storage/col/{id}")).await?;
-                    ensure_eq!(json!(""), bso["payload"], "default payload of {id}");
-                    ensure!(bso.get("sortindex").is_none(), "{id} has no sortindex: {bso}");
+                for (id, sent) in [("05", "ttl"), ("06", "sortindex"), ("07", "nothing")] {
+                    let v = cx.variant(format!("POST of {id} with only {sent}"));
+                    let r = async {
+                        let bso = record(&mut cx, &format!("storage/col/{id}")).await?;
+                        ensure_eq!(json!(""), bso["payload"], "default payload of {id}");
+                        if id != "06" {
+                            ensure!(bso.get("sortindex").is_none(), "{id} has no sortindex: {bso}");
+                        }
+                        Ok(())
+                    }
+                    .await;
+                    cx.settle(v, r);
                 }
-                ensure_eq!(json!(""), record(&mut cx, "storage/col/06").await?["payload"], "default payload of 06");
                 Ok(())
             })
         })
@@ -433,13 +528,15 @@ pub fn cases() -> Vec<Case> {
                     ("one", vec!["id", "modified", "payload"]),
                     ("two", vec!["id", "modified", "payload", "sortindex"]),
                 ] {
-                    let resp = cx.get(&format!("storage/col/{id}")).await?;
-                    ensure_eq!(
-                        1,
-                        modified_with_two_decimals(&resp.status(200)?.text())?,
-                        "`modified` in the body of {id}"
-                    );
-                    ensure_eq!(expected, keys(&resp.json()?), "keys of {id}");
+                    let v = cx.variant(format!("GET of record {id}"));
+                    let r = async {
+                        let resp = cx.get(&format!("storage/col/{id}")).await?;
+                        ensure_eq!(1, modified_with_two_decimals(&resp.status(200)?.text())?, "`modified` in the body of {id}");
+                        ensure_eq!(expected, keys(&resp.json()?), "keys of {id}");
+                        Ok(())
+                    }
+                    .await;
+                    cx.settle(v, r);
                 }
                 let full = cx.get("storage/col?full=1").await?;
                 ensure_eq!(2, modified_with_two_decimals(&full.status(200)?.text())?, "`modified` in the full listing");
@@ -457,12 +554,19 @@ pub fn cases() -> Vec<Case> {
             Box::pin(async move {
                 let spaced = "{\"ciphertext\": \"x\", \"IV\":  \n\t\"AAAAAAAAAAAAAAAAAAAAAA==\"}";
                 let tight = r#"{"IV":"AAAAAAAAAAAAAAAAAAAAAA==","ciphertext":"x"}"#;
-                for payload in [BAD_KEYS, spaced, tight] {
+                for (what, payload) in [("as upstream writes it", BAD_KEYS), ("spaced", spaced), ("without spaces", tight)] {
                     let bso = json!({ "id": "keys", "payload": payload });
-                    cx.put("storage/crypto/keys", bso.clone()).await?.error(400, 8)?;
-                    cx.put("storage/crypto/blerg", bso.clone()).await?.error(400, 8)?;
-                    let with_good = json!([{ "id": "good", "payload": "fine" }, bso]);
-                    cx.post("storage/crypto", with_good).await?.error(400, 8)?;
+                    let with_good = json!([{ "id": "good", "payload": "fine" }, bso.clone()]);
+                    let reqs = [
+                        ("PUT crypto/keys", SyncRequest::put("storage/crypto/keys").json(&bso)),
+                        ("PUT crypto/blerg", SyncRequest::put("storage/crypto/blerg").json(&bso)),
+                        ("POST crypto with a good record", SyncRequest::post("storage/crypto").json(&with_good)),
+                    ];
+                    for (how, req) in reqs {
+                        let v = cx.variant(format!("{how}, bad bundle {what}"));
+                        let r = async { cx.send(req).await?.error(400, 8).map(drop) }.await;
+                        cx.settle(v, r);
+                    }
                 }
                 ensure_eq!(json!({}), info(&mut cx).await?.0, "nothing was stored in crypto");
                 let near_miss = r#"{"ciphertext": "x", "IV": "AAAAAAAAAAAAAAAAAAAAAB=="}"#;
@@ -484,22 +588,36 @@ pub fn cases() -> Vec<Case> {
             Box::pin(async move {
                 let long = "c".repeat(33);
                 let bad = [
-                    SyncRequest::get(format!("storage/{long}")),
-                    SyncRequest::put(format!("storage/{long}/x")).json(&json!({ "payload": "x" })),
-                    SyncRequest::post("storage/bad!name").json(&json!([{ "id": "x", "payload": "x" }])),
-                    SyncRequest::delete("storage/bad!name"),
-                    SyncRequest::get("storage/caf%C3%A9/x"),
-                    SyncRequest::put("storage/sp%20ace/x").json(&json!({ "payload": "x" })),
+                    ("GET of a 33-character name", SyncRequest::get(format!("storage/{long}"))),
+                    ("PUT into a 33-character name", SyncRequest::put(format!("storage/{long}/x")).json(&json!({ "payload": "x" }))),
+                    ("POST to bad!name", SyncRequest::post("storage/bad!name").json(&json!([{ "id": "x", "payload": "x" }]))),
+                    ("DELETE of bad!name", SyncRequest::delete("storage/bad!name")),
+                    ("GET in café", SyncRequest::get("storage/caf%C3%A9/x")),
+                    ("PUT into \"sp ace\"", SyncRequest::put("storage/sp%20ace/x").json(&json!({ "payload": "x" }))),
                 ];
-                for req in bad {
-                    let resp = cx.send(req).await?;
-                    let rule = resp.error(400, 13).map(|_| ());
-                    cx.rule_or_compat(rule, || resp.error(404, 0).map(|_| ()), "an invalid collection name is 404/0")?;
+                for (what, req) in bad {
+                    let v = cx.variant(what);
+                    let r = async {
+                        let resp = cx.send(req).await?;
+                        let rule = resp.error(400, 13).map(|_| ());
+                        cx.rule_or_compat(rule, || resp.error(404, 0).map(|_| ()), "an invalid collection name is 404/0")
+                    }
+                    .await;
+                    cx.settle(v, r);
                 }
-                ensure_eq!(json!({}), info(&mut cx).await?.0, "no invalid name created a collection");
+                // Checked as a variant so that the valid inputs below are still tried.
+                let v = cx.variant("no collection created by the invalid names");
+                let r = async {
+                    ensure_eq!(json!({}), info(&mut cx).await?.0, "no invalid name created a collection");
+                    Ok(())
+                }
+                .await;
+                cx.settle(v, r);
                 let edge = "c".repeat(32);
                 for name in [edge.as_str(), "a.b_c-9", "Z"] {
-                    cx.put(&format!("storage/{name}/x"), json!({ "payload": name })).await?.status(200)?;
+                    let v = cx.variant(format!("PUT into {}", if name.len() > 16 { "a 32-character name" } else { name }));
+                    let r = async { cx.put(&format!("storage/{name}/x"), json!({ "payload": name })).await?.status(200).map(drop) }.await;
+                    cx.settle(v, r);
                 }
                 let mut expected = vec![edge.clone(), "Z".to_owned(), "a.b_c-9".to_owned()];
                 expected.sort();
@@ -530,6 +648,8 @@ pub fn cases() -> Vec<Case> {
             Box::pin(async move {
                 cx.put("storage/col/keep", json!({ "payload": "orig" })).await?.status(200)?;
                 let before = snapshot(&mut cx, "col").await?;
+                let raw = |req: SyncRequest, body: &str| req.header("Content-Type", "application/json").body(body.to_owned());
+                let mut bad: Vec<(String, SyncRequest, u32)> = Vec::new();
                 for body in [
                     json!("notabso"),
                     json!(42),
@@ -537,12 +657,10 @@ pub fn cases() -> Vec<Case> {
                     json!([{ "payload": "x" }]),
                     json!({ "id": ["01", "02"], "payload": { "3": "4" } }),
                 ] {
-                    cx.put("storage/col/invalid", body).await?.error(400, 8)?;
+                    bad.push((format!("PUT body {body}"), SyncRequest::put("storage/col/invalid").json(&body), 8));
                 }
-                for raw in ["{", "", "{\"payload\": \"x\"", "{\"payload\": \"x\"} trailing"] {
-                    let req =
-                        SyncRequest::put("storage/col/invalid").header("Content-Type", "application/json").body(raw);
-                    cx.send(req).await?.error(400, 6)?;
+                for body in ["{", "", "{\"payload\": \"x\"", "{\"payload\": \"x\"} trailing"] {
+                    bad.push((format!("PUT body {body:?} (unparseable)"), raw(SyncRequest::put("storage/col/invalid"), body), 6));
                 }
                 for body in [
                     json!("notalist"),
@@ -551,12 +669,15 @@ pub fn cases() -> Vec<Case> {
                     json!([{ "id": "keep", "payload": "new" }, "BAD"]),
                     json!([{ "id": "keep", "payload": "new" }, 7]),
                 ] {
-                    cx.post("storage/col", body).await?.error(400, 8)?;
+                    bad.push((format!("POST body {body}"), SyncRequest::post("storage/col").json(&body), 8));
                 }
-                let req = SyncRequest::post("storage/col")
-                    .header("Content-Type", "application/json")
-                    .body("[{\"id\": \"keep\"");
-                cx.send(req).await?.error(400, 6)?;
+                let body = "[{\"id\": \"keep\"";
+                bad.push((format!("POST body {body:?} (unparseable)"), raw(SyncRequest::post("storage/col"), body), 6));
+                for (what, req, code) in bad {
+                    let v = cx.variant(what);
+                    let r = async { cx.send(req).await?.error(400, code).map(drop) }.await;
+                    cx.settle(v, r);
+                }
                 ensure_eq!(before, snapshot(&mut cx, "col").await?, "the collection after the refused bodies");
                 cx.get("storage/col/invalid").await?.error(404, 0)?;
                 ensure_eq!(json!("orig"), record(&mut cx, "storage/col/keep").await?["payload"], "keep is untouched");

@@ -6,6 +6,7 @@ use std::time::Duration;
 use rand::RngExt;
 use serde_json::{Value, json};
 
+use super::steps::{batch_post, started_batch};
 use crate::client::SyncRequest;
 use crate::conformance::{Case, CaseResult, Ctx, Failure, Need, Resp, Stamp};
 use crate::{ensure, ensure_eq};
@@ -22,15 +23,21 @@ pub fn cases() -> Vec<Case> {
         Case::new("C-01", "ids selects up to a hundred records on GET; a hundred and one are refused", |mut cx| {
             Box::pin(async move {
                 cx.put("storage/c01/01", json!({ "payload": "testing" })).await?.status(200)?;
-                let below = numbered(MAX_IDS - 1).join(",");
-                ensure_eq!(strs(&["01"]), list(&mut cx, &format!("storage/c01?ids={below}")).await?, "99 ids");
                 let at = numbered(MAX_IDS).join(",");
-                ensure_eq!(strs(&["01"]), list(&mut cx, &format!("storage/c01?ids={at}")).await?, "100 ids");
                 // Empty entries are not ids, so they do not count towards the hundred.
-                let padded = format!(",{at},,");
-                ensure_eq!(strs(&["01"]), list(&mut cx, &format!("storage/c01?ids={padded}")).await?, "100 ids and empty entries");
+                for (what, ids) in [("99 ids", numbered(MAX_IDS - 1).join(",")), ("100 ids", at.clone()), ("100 ids and empty entries", format!(",{at},,"))] {
+                    let v = cx.variant(format!("GET ?ids= with {what}"));
+                    let r = async {
+                        ensure_eq!(strs(&["01"]), list(&mut cx, &format!("storage/c01?ids={ids}")).await?, "{what}");
+                        Ok(())
+                    }
+                    .await;
+                    cx.settle(v, r);
+                }
+                let v = cx.variant("GET ?ids= with 101 ids");
                 let over = numbered(MAX_IDS + 1).join(",");
-                cx.get(&format!("storage/c01?ids={over}")).await?.error(400, 0)?;
+                let r = async { cx.get(&format!("storage/c01?ids={over}")).await?.error(400, 0).map(drop) }.await;
+                cx.settle(v, r);
                 Ok(())
             })
         })
@@ -38,15 +45,27 @@ pub fn cases() -> Vec<Case> {
         Case::new("C-01", "ids deletes up to a hundred records; a hundred and one are refused and delete nothing", |mut cx| {
             Box::pin(async move {
                 for n in [MAX_IDS - 1, MAX_IDS] {
-                    cx.put("storage/c01d/01", json!({ "payload": "testing" })).await?.status(200)?;
-                    let ids = numbered(n).join(",");
-                    cx.delete(&format!("storage/c01d?ids={ids}")).await?.status(200)?;
-                    ensure_eq!(Vec::<String>::new(), list(&mut cx, "storage/c01d").await?, "after deleting with {n} ids");
+                    let v = cx.variant(format!("DELETE ?ids= with {n} ids"));
+                    let r = async {
+                        cx.put("storage/c01d/01", json!({ "payload": "testing" })).await?.status(200)?;
+                        let ids = numbered(n).join(",");
+                        cx.delete(&format!("storage/c01d?ids={ids}")).await?.status(200)?;
+                        ensure_eq!(Vec::<String>::new(), list(&mut cx, "storage/c01d").await?, "after deleting with {n} ids");
+                        Ok(())
+                    }
+                    .await;
+                    cx.settle(v, r);
                 }
-                cx.put("storage/c01d/01", json!({ "payload": "testing" })).await?.status(200)?;
-                let over = numbered(MAX_IDS + 1).join(",");
-                cx.delete(&format!("storage/c01d?ids={over}")).await?.error(400, 0)?;
-                ensure_eq!(strs(&["01"]), list(&mut cx, "storage/c01d").await?, "a refused delete removes nothing");
+                let v = cx.variant(format!("DELETE ?ids= with {} ids", MAX_IDS + 1));
+                let r = async {
+                    cx.put("storage/c01d/01", json!({ "payload": "testing" })).await?.status(200)?;
+                    let over = numbered(MAX_IDS + 1).join(",");
+                    cx.delete(&format!("storage/c01d?ids={over}")).await?.error(400, 0)?;
+                    ensure_eq!(strs(&["01"]), list(&mut cx, "storage/c01d").await?, "a refused delete removes nothing");
+                    Ok(())
+                }
+                .await;
+                cx.settle(v, r);
                 Ok(())
             })
         })
@@ -56,10 +75,22 @@ pub fn cases() -> Vec<Case> {
                 let records: Vec<Value> = (0..10).map(|i| json!({ "id": format!("{i:02}"), "payload": "x" })).collect();
                 post_all(&mut cx, "c01w", json!(records)).await?;
                 let ids: Vec<String> = (0..MAX_IDS).map(|_| random_text(&mut cx, 10)).collect();
-                let found = list(&mut cx, &format!("storage/c01w?ids={}", ids.join(","))).await?;
-                ensure_eq!(Vec::<String>::new(), found, "100 random unknown ids");
-                let resp = cx.get("storage/c01w?blabla=1").await?;
-                ensure_eq!(10, listed(resp.status(200)?)?.len(), "an unknown parameter leaves the listing whole");
+                let v = cx.variant("GET ?ids= with 100 random unknown ids");
+                let r = async {
+                    let found = list(&mut cx, &format!("storage/c01w?ids={}", ids.join(","))).await?;
+                    ensure_eq!(Vec::<String>::new(), found, "100 random unknown ids");
+                    Ok(())
+                }
+                .await;
+                cx.settle(v, r);
+                let v = cx.variant("GET ?blabla=1");
+                let r = async {
+                    let resp = cx.get("storage/c01w?blabla=1").await?;
+                    ensure_eq!(10, listed(resp.status(200)?)?.len(), "an unknown parameter leaves the listing whole");
+                    Ok(())
+                }
+                .await;
+                cx.settle(v, r);
                 Ok(())
             })
         })
@@ -71,14 +102,34 @@ pub fn cases() -> Vec<Case> {
                 let mut records: Vec<Value> = edge_ids.iter().map(|id| json!({ "id": id, "payload": "edge" })).collect();
                 records.push(json!({ "id": "other", "payload": "x" }));
                 post_all(&mut cx, "c01e", json!(records)).await?;
-                // Commas encoded too, as a client quoting the whole value sends them.
-                let req = SyncRequest::get("storage/c01e").query("ids", &edge_ids.join(","));
-                let resp = cx.send(req).await?;
-                ensure_eq!(sorted(strs(&edge_ids)), sorted(listed(resp.status(200)?)?), "edge ids, fully percent-encoded");
-                let resp = cx.get("storage/c01e?ids=%20,~,a%20b,nope").await?;
-                ensure_eq!(sorted(strs(&[" ", "~", "a b"])), sorted(listed(resp.status(200)?)?), "encoded entries between plain commas");
-                let resp = cx.get("storage/c01e?ids=,other,,").await?;
-                ensure_eq!(strs(&["other"]), listed(resp.status(200)?)?, "empty entries are ignored");
+                for id in edge_ids {
+                    let label = if id.len() > 16 { format!("{:?} × {}", "x", id.len()) } else { format!("{id:?}") };
+                    let v = cx.variant(format!("GET ?ids= of the id {label}, percent-encoded"));
+                    let r = async {
+                        let resp = cx.send(SyncRequest::get("storage/c01e").query("ids", id)).await?;
+                        ensure_eq!(strs(&[id]), listed(resp.status(200)?)?, "the id {label} looked up alone");
+                        Ok(())
+                    }
+                    .await;
+                    cx.settle(v, r);
+                }
+                let all = edge_ids.join(",");
+                let lookups: [(&str, SyncRequest, Vec<String>); 3] = [
+                    // Commas encoded too, as a client quoting the whole value sends them.
+                    ("every edge id, commas encoded too", SyncRequest::get("storage/c01e").query("ids", &all), strs(&edge_ids)),
+                    ("ids=%20,~,a%20b,nope", SyncRequest::get("storage/c01e?ids=%20,~,a%20b,nope"), strs(&[" ", "~", "a b"])),
+                    ("ids=,other,, (empty entries)", SyncRequest::get("storage/c01e?ids=,other,,"), strs(&["other"])),
+                ];
+                for (what, req, want) in lookups {
+                    let v = cx.variant(format!("GET ?{what}"));
+                    let r = async {
+                        let resp = cx.send(req).await?;
+                        ensure_eq!(sorted(want), sorted(listed(resp.status(200)?)?), "{what}");
+                        Ok(())
+                    }
+                    .await;
+                    cx.settle(v, r);
+                }
                 Ok(())
             })
         }),
@@ -114,8 +165,14 @@ pub fn cases() -> Vec<Case> {
                     ("newer = T3", t3),
                     ("newer=0", Stamp(0)),
                 ] {
-                    let want = written_where(&stamps, |t| t > newer);
-                    ensure_eq!(want, sorted(list(&mut cx, &format!("storage/c03?newer={newer}")).await?), "{what}");
+                    let v = cx.variant(format!("{what} (newer={newer})"));
+                    let r = async {
+                        let want = written_where(&stamps, |t| t > newer);
+                        ensure_eq!(want, sorted(list(&mut cx, &format!("storage/c03?newer={newer}")).await?), "{what}");
+                        Ok(())
+                    }
+                    .await;
+                    cx.settle(v, r);
                 }
                 Ok(())
             })
@@ -151,8 +208,10 @@ pub fn cases() -> Vec<Case> {
                 let mut bad = vec!["-1".to_owned(), "-0.01".to_owned(), "abc".to_owned(), "1.2.3".to_owned()];
                 bad.push(random_text(&mut cx, 10));
                 for value in &bad {
+                    let v = cx.variant(format!("newer={value}"));
                     let req = SyncRequest::get("storage/c03b").query("newer", value);
-                    cx.send(req).await?.error(400, 0)?;
+                    let r = async { cx.send(req).await?.error(400, 0).map(drop) }.await;
+                    cx.settle(v, r);
                 }
                 Ok(())
             })
@@ -171,8 +230,14 @@ pub fn cases() -> Vec<Case> {
                     ("older = T3", t3),
                     ("older just above T3", t3.plus_cs(1)),
                 ] {
-                    let want = written_where(&stamps, |t| t < older);
-                    ensure_eq!(want, sorted(list(&mut cx, &format!("storage/c04?older={older}")).await?), "{what}");
+                    let v = cx.variant(format!("{what} (older={older})"));
+                    let r = async {
+                        let want = written_where(&stamps, |t| t < older);
+                        ensure_eq!(want, sorted(list(&mut cx, &format!("storage/c04?older={older}")).await?), "{what}");
+                        Ok(())
+                    }
+                    .await;
+                    cx.settle(v, r);
                 }
                 Ok(())
             })
@@ -184,8 +249,10 @@ pub fn cases() -> Vec<Case> {
                 let mut bad = vec!["-1".to_owned(), "-0.01".to_owned(), "abc".to_owned(), "1.2.3".to_owned()];
                 bad.push(random_text(&mut cx, 10));
                 for value in &bad {
+                    let v = cx.variant(format!("older={value}"));
                     let req = SyncRequest::get("storage/c04b").query("older", value);
-                    cx.send(req).await?.error(400, 0)?;
+                    let r = async { cx.send(req).await?.error(400, 0).map(drop) }.await;
+                    cx.settle(v, r);
                 }
                 Ok(())
             })
@@ -202,11 +269,23 @@ pub fn cases() -> Vec<Case> {
                     ("newer above older", t3, t1),
                     ("a range around every write", t1.plus_cs(-1), t3.plus_cs(1)),
                 ] {
-                    let want = written_where(&stamps, |t| t > newer && t < older);
-                    let query = format!("storage/c05?older={older}&newer={newer}");
-                    ensure_eq!(want, sorted(list(&mut cx, &query).await?), "{what}");
+                    let v = cx.variant(format!("{what} (older={older}&newer={newer})"));
+                    let r = async {
+                        let want = written_where(&stamps, |t| t > newer && t < older);
+                        let query = format!("storage/c05?older={older}&newer={newer}");
+                        ensure_eq!(want, sorted(list(&mut cx, &query).await?), "{what}");
+                        Ok(())
+                    }
+                    .await;
+                    cx.settle(v, r);
                 }
-                ensure_eq!(strs(&["02", "03"]), sorted(list(&mut cx, &format!("storage/c05?newer={t1}&older={t3}")).await?), "only the middle write");
+                let v = cx.variant(format!("newer=T1 first, then older=T3 (newer={t1}&older={t3})"));
+                let r = async {
+                    ensure_eq!(strs(&["02", "03"]), sorted(list(&mut cx, &format!("storage/c05?newer={t1}&older={t3}")).await?), "only the middle write");
+                    Ok(())
+                }
+                .await;
+                cx.settle(v, r);
                 Ok(())
             })
         })
@@ -216,23 +295,20 @@ pub fn cases() -> Vec<Case> {
             Box::pin(async move {
                 post_all(&mut cx, "c06", json!([{ "id": "a", "payload": "pa" }, { "id": "b", "payload": "pb", "sortindex": 3 }])).await?;
                 for query in ["full=1", "full=0", "full=", "full", "full=true", "full=no"] {
-                    let resp = cx.get(&format!("storage/c06?{query}")).await?;
-                    let items = items_of(resp.status(200)?)?;
-                    ensure_eq!(2, items.len(), "records listed with ?{query}");
-                    for item in &items {
-                        let keys: BTreeSet<&str> = item.as_object().map(|o| o.keys().map(String::as_str).collect()).unwrap_or_default();
-                        ensure!(
-                            ["id", "modified", "payload"].iter().all(|k| keys.contains(k)),
-                            "?{query} must list records with id, modified and payload, got {item}"
-                        );
-                    }
-                    let payloads: BTreeSet<&str> = items.iter().filter_map(|i| i["payload"].as_str()).collect();
-                    ensure_eq!(BTreeSet::from(["pa", "pb"]), payloads, "payloads with ?{query}");
+                    let v = cx.variant(format!("GET ?{query}"));
+                    let r = full_listing(&mut cx, query).await;
+                    cx.settle(v, r);
                 }
-                let resp = cx.get("storage/c06").await?;
-                let items = items_of(resp.status(200)?)?;
-                ensure!(items.iter().all(Value::is_string), "without full the listing holds id strings: {items:?}");
-                ensure_eq!(strs(&["a", "b"]), sorted(listed(&resp)?), "ids without full");
+                let v = cx.variant("GET without full");
+                let r = async {
+                    let resp = cx.get("storage/c06").await?;
+                    let items = items_of(resp.status(200)?)?;
+                    ensure!(items.iter().all(Value::is_string), "without full the listing holds id strings: {items:?}");
+                    ensure_eq!(strs(&["a", "b"]), sorted(listed(&resp)?), "ids without full");
+                    Ok(())
+                }
+                .await;
+                cx.settle(v, r);
                 Ok(())
             })
         })
@@ -243,28 +319,42 @@ pub fn cases() -> Vec<Case> {
                 let records: Vec<Value> = (0..5).map(|i| json!({ "id": format!("{i:02}"), "payload": "x" })).collect();
                 post_all(&mut cx, "c07", json!(records)).await?;
                 for (limit, count, more) in [(1, 1, true), (2, 2, true), (4, 4, true), (5, 5, false), (6, 5, false)] {
-                    let resp = cx.get(&format!("storage/c07?limit={limit}")).await?;
-                    ensure_eq!(count, items_of(resp.status(200)?)?.len(), "items with limit={limit}");
-                    ensure_eq!(more, resp.header("x-weave-next-offset").is_some(), "a next offset with limit={limit} of 5");
+                    let v = cx.variant(format!("limit={limit} of 5 records"));
+                    let r = async {
+                        let resp = cx.get(&format!("storage/c07?limit={limit}")).await?;
+                        ensure_eq!(count, items_of(resp.status(200)?)?.len(), "items with limit={limit}");
+                        ensure_eq!(more, resp.header("x-weave-next-offset").is_some(), "a next offset with limit={limit} of 5");
+                        Ok(())
+                    }
+                    .await;
+                    cx.settle(v, r);
                 }
                 let mut bad = vec!["-1".to_owned(), "abc".to_owned(), "1.5".to_owned()];
                 bad.push(random_text(&mut cx, 10));
                 for value in &bad {
+                    let v = cx.variant(format!("limit={value}"));
                     let req = SyncRequest::get("storage/c07").query("limit", value);
-                    cx.send(req).await?.error(400, 0)?;
+                    let r = async { cx.send(req).await?.error(400, 0).map(drop) }.await;
+                    cx.settle(v, r);
                 }
                 // limit=0 is the reference's 400; a server taking it must still never hand out
                 // an offset with an empty page.
-                let zero = cx.get("storage/c07?limit=0").await?;
-                if zero.code() == 200 {
-                    let n = items_of(&zero)?.len();
-                    ensure!(
-                        n > 0 || zero.header("x-weave-next-offset").is_none(),
-                        "limit=0 gave an empty page with a next offset, so paging would never end"
-                    );
-                } else {
-                    zero.error(400, 0)?;
+                let v = cx.variant("limit=0");
+                let r = async {
+                    let zero = cx.get("storage/c07?limit=0").await?;
+                    if zero.code() == 200 {
+                        let n = items_of(&zero)?.len();
+                        ensure!(
+                            n > 0 || zero.header("x-weave-next-offset").is_none(),
+                            "limit=0 gave an empty page with a next offset, so paging would never end"
+                        );
+                    } else {
+                        zero.error(400, 0)?;
+                    }
+                    Ok(())
                 }
+                .await;
+                cx.settle(v, r);
                 Ok(())
             })
         })
@@ -280,10 +370,16 @@ pub fn cases() -> Vec<Case> {
                     post_all(&mut cx, "c08", json!(records)).await?;
                 }
                 for query in ["storage/c08", "storage/c08?full=1&sort=oldest"] {
-                    let items = walk(&mut cx, query, total + 2).await?;
-                    let got = ids_of(&items)?;
-                    ensure_eq!(total, got.len(), "items over every page of {query} (each once)");
-                    ensure_eq!(ids, sorted(got), "ids over every page of {query}");
+                    let v = cx.variant(format!("GET {query}"));
+                    let r = async {
+                        let items = walk(&mut cx, query, total + 2).await?;
+                        let got = ids_of(&items)?;
+                        ensure_eq!(total, got.len(), "items over every page of {query} (each once)");
+                        ensure_eq!(ids, sorted(got), "ids over every page of {query}");
+                        Ok(())
+                    }
+                    .await;
+                    cx.settle(v, r);
                 }
                 Ok(())
             })
@@ -295,17 +391,34 @@ pub fn cases() -> Vec<Case> {
                 for (id, sortindex) in [("00", -1), ("01", 34), ("02", 12), ("03", 999_999_999), ("04", -999_999_999)] {
                     post_all(&mut cx, "c09", json!([{ "id": id, "payload": "x", "sortindex": sortindex }])).await?;
                 }
-                ensure_eq!(strs(&["04", "03", "02", "01", "00"]), list(&mut cx, "storage/c09?sort=newest").await?, "sort=newest");
-                ensure_eq!(strs(&["00", "01", "02", "03", "04"]), list(&mut cx, "storage/c09?sort=oldest").await?, "sort=oldest");
-                ensure_eq!(strs(&["03", "01", "02", "00", "04"]), list(&mut cx, "storage/c09?sort=index").await?, "sort=index");
-                let full = cx.get("storage/c09?sort=index&full=1").await?;
-                ensure_eq!(strs(&["03", "01", "02", "00", "04"]), listed(full.status(200)?)?, "sort=index with full");
-                let first = list(&mut cx, "storage/c09").await?;
-                ensure_eq!(5, first.len(), "an unsorted listing holds every record");
-                ensure_eq!(first, list(&mut cx, "storage/c09").await?, "an unsorted listing keeps its order");
+                for (query, want) in [
+                    ("sort=newest", ["04", "03", "02", "01", "00"]),
+                    ("sort=oldest", ["00", "01", "02", "03", "04"]),
+                    ("sort=index", ["03", "01", "02", "00", "04"]),
+                    ("sort=index&full=1", ["03", "01", "02", "00", "04"]),
+                ] {
+                    let v = cx.variant(format!("GET ?{query}"));
+                    let r = async {
+                        ensure_eq!(strs(&want), list(&mut cx, &format!("storage/c09?{query}")).await?, "{query}");
+                        Ok(())
+                    }
+                    .await;
+                    cx.settle(v, r);
+                }
+                let v = cx.variant("GET without sort, twice");
+                let r = async {
+                    let first = list(&mut cx, "storage/c09").await?;
+                    ensure_eq!(5, first.len(), "an unsorted listing holds every record");
+                    ensure_eq!(first, list(&mut cx, "storage/c09").await?, "an unsorted listing keeps its order");
+                    Ok(())
+                }
+                .await;
+                cx.settle(v, r);
                 for bogus in ["bogus", "index2", ""] {
+                    let v = cx.variant(format!("sort={bogus}"));
                     let req = SyncRequest::get("storage/c09").query("sort", bogus);
-                    cx.send(req).await?.error(400, 0)?;
+                    let r = async { cx.send(req).await?.error(400, 0).map(drop) }.await;
+                    cx.settle(v, r);
                 }
                 Ok(())
             })
@@ -343,8 +456,11 @@ pub fn cases() -> Vec<Case> {
                     },
                     "next offsets are <integer> or <integer>:<integer>",
                 )?;
-                cx.get("storage/c10?offset=!!junk!!").await?.error(400, 0)?;
-                cx.get("storage/c10?sort=index&limit=2&offset=!!junk!!").await?.error(400, 0)?;
+                for query in ["offset=!!junk!!", "sort=index&limit=2&offset=!!junk!!"] {
+                    let v = cx.variant(format!("GET ?{query}"));
+                    let r = async { cx.get(&format!("storage/c10?{query}")).await?.error(400, 0).map(drop) }.await;
+                    cx.settle(v, r);
+                }
                 Ok(())
             })
         })
@@ -354,32 +470,32 @@ pub fn cases() -> Vec<Case> {
                 let records: Vec<Value> = (0..10).map(|i| json!({ "id": format!("{i:02}"), "payload": "x", "sortindex": i })).collect();
                 post_all(&mut cx, "c11", json!(records)).await?;
                 for order in ["sort=index", "sort=newest", "sort=oldest", ""] {
-                    let base = format!("storage/c11?{order}");
-                    let all = list(&mut cx, &base).await?;
-                    ensure_eq!(10, all.len(), "whole listing of ?{order}");
-                    let first = cx.get(&format!("{base}&limit=2")).await?;
-                    ensure_eq!(all[..2].to_vec(), listed(first.status(200)?)?, "?{order}&limit=2");
-                    let token = first.require_header("x-weave-next-offset")?.to_owned();
-                    let second = cx.send(SyncRequest::get(format!("{base}&limit=3")).query("offset", &token)).await?;
-                    ensure_eq!(all[2..5].to_vec(), listed(second.status(200)?)?, "?{order}&limit=3 after the first page");
-                    let token = second.require_header("x-weave-next-offset")?.to_owned();
-                    let rest = cx.send(SyncRequest::get(base.clone()).query("offset", &token)).await?;
-                    ensure_eq!(all[5..].to_vec(), listed(rest.status(200)?)?, "?{order} without limit after two pages");
-                    ensure_eq!(None, rest.header("x-weave-next-offset"), "next offset on the last page of ?{order}");
-                    let big = cx.send(SyncRequest::get(format!("{base}&limit=10000")).query("offset", &token)).await?;
-                    ensure_eq!(all[5..].to_vec(), listed(big.status(200)?)?, "?{order}&limit=10000 after two pages");
-                    ensure_eq!(None, big.header("x-weave-next-offset"), "next offset with limit=10000");
+                    let v = cx.variant(if order.is_empty() { "pages without sort".to_owned() } else { format!("pages of ?{order}") });
+                    let r = changing_limits(&mut cx, order).await;
+                    cx.settle(v, r);
                 }
                 // A last page that is exactly full still ends the paging.
-                let first = cx.get("storage/c11?sort=index&limit=5").await?;
-                let token = first.status(200)?.require_header("x-weave-next-offset")?.to_owned();
-                let last = cx.send(SyncRequest::get("storage/c11?sort=index&limit=5").query("offset", &token)).await?;
-                ensure_eq!(5, items_of(last.status(200)?)?.len(), "second page of five");
-                ensure_eq!(None, last.header("x-weave-next-offset"), "next offset after the exactly-full last page");
+                let v = cx.variant("two pages of ?sort=index&limit=5, the last exactly full");
+                let r = async {
+                    let first = cx.get("storage/c11?sort=index&limit=5").await?;
+                    let token = first.status(200)?.require_header("x-weave-next-offset")?.to_owned();
+                    let last = cx.send(SyncRequest::get("storage/c11?sort=index&limit=5").query("offset", &token)).await?;
+                    ensure_eq!(5, items_of(last.status(200)?)?.len(), "second page of five");
+                    ensure_eq!(None, last.header("x-weave-next-offset"), "next offset after the exactly-full last page");
+                    Ok(())
+                }
+                .await;
+                cx.settle(v, r);
                 for limit in [10, 11] {
-                    let resp = cx.get(&format!("storage/c11?limit={limit}")).await?;
-                    ensure_eq!(10, items_of(resp.status(200)?)?.len(), "items with limit={limit}");
-                    ensure_eq!(None, resp.header("x-weave-next-offset"), "next offset with limit={limit} of 10");
+                    let v = cx.variant(format!("limit={limit} of 10 records"));
+                    let r = async {
+                        let resp = cx.get(&format!("storage/c11?limit={limit}")).await?;
+                        ensure_eq!(10, items_of(resp.status(200)?)?.len(), "items with limit={limit}");
+                        ensure_eq!(None, resp.header("x-weave-next-offset"), "next offset with limit={limit} of 10");
+                        Ok(())
+                    }
+                    .await;
+                    cx.settle(v, r);
                 }
                 Ok(())
             })
@@ -392,18 +508,16 @@ pub fn cases() -> Vec<Case> {
                     for (i, ts) in stamps.iter().enumerate() {
                         // newer=T of POST i leaves the records of the later POSTs.
                         let query = format!("storage/c12?full=true&sort=oldest&newer={ts}&limit={limit}");
-                        let items = walk(&mut cx, &query, 20).await?;
-                        in_order(&items, true, &query)?;
                         let want: Vec<String> = ((i + 1) * 4..12).map(|n| format!("{n:02}")).collect();
-                        ensure_eq!(want, sorted(ids_of(&items)?), "ids over every page of {query}");
-                        ensure_eq!(want.len(), items.len(), "items over every page of {query}");
+                        let v = cx.variant(format!("limit={limit}, newer=T{} sorted oldest", i + 1));
+                        let r = every_page_in_order(&mut cx, &query, true, want).await;
+                        cx.settle(v, r);
                         // older=T of POST i leaves the records of the earlier POSTs.
                         let query = format!("storage/c12?full=true&sort=newest&older={ts}&limit={limit}");
-                        let items = walk(&mut cx, &query, 20).await?;
-                        in_order(&items, false, &query)?;
                         let want: Vec<String> = (0..i * 4).map(|n| format!("{n:02}")).collect();
-                        ensure_eq!(want, sorted(ids_of(&items)?), "ids over every page of {query}");
-                        ensure_eq!(want.len(), items.len(), "items over every page of {query}");
+                        let v = cx.variant(format!("limit={limit}, older=T{} sorted newest", i + 1));
+                        let r = every_page_in_order(&mut cx, &query, false, want).await;
+                        cx.settle(v, r);
                     }
                 }
                 Ok(())
@@ -417,9 +531,15 @@ pub fn cases() -> Vec<Case> {
                 for order in ["sort=index", "sort=newest", "sort=oldest", "full=1"] {
                     for limit in 2..=6 {
                         let query = format!("storage/c12t?{order}&limit={limit}");
-                        let items = walk(&mut cx, &query, 20).await?;
-                        ensure_eq!(12, items.len(), "items over every page of {query}");
-                        ensure_eq!(want, sorted(ids_of(&items)?), "ids over every page of {query}");
+                        let v = cx.variant(format!("pages of ?{order}&limit={limit}"));
+                        let r = async {
+                            let items = walk(&mut cx, &query, 20).await?;
+                            ensure_eq!(12, items.len(), "items over every page of {query}");
+                            ensure_eq!(want, sorted(ids_of(&items)?), "ids over every page of {query}");
+                            Ok(())
+                        }
+                        .await;
+                        cx.settle(v, r);
                     }
                 }
                 Ok(())
@@ -461,11 +581,13 @@ pub fn cases() -> Vec<Case> {
                     "sort=newest", "sort=oldest&limit=2", "sort=index&limit=1", "full=1&limit=3",
                     "ids=00,02,04&limit=1",
                 ];
-                for token in &tokens {
+                for (n, token) in tokens.iter().enumerate() {
+                    let origin = queries.get(n).map_or_else(|| "forged".to_owned(), |q| format!("from ?{q}"));
                     for query in targets.iter().map(|q| q.to_string()).chain([format!("older={t1}")]) {
+                        let v = cx.variant(format!("offset {token:?} ({origin}) with ?{query}"));
                         let req = SyncRequest::get(format!("storage/c13?{query}")).query("offset", token);
-                        let resp = cx.send(req).await?;
-                        page_or_refusal(&resp, query.contains("full"))?;
+                        let r = async { page_or_refusal(&cx.send(req).await?, query.contains("full")) }.await;
+                        cx.settle(v, r);
                     }
                 }
                 Ok(())
@@ -476,15 +598,36 @@ pub fn cases() -> Vec<Case> {
             Box::pin(async move {
                 post_all(&mut cx, "c14", json!([{ "id": "a", "payload": "x" }, { "id": "b", "payload": "y" }])).await?;
                 let plain = list(&mut cx, "storage/c14").await?;
-                ensure_eq!(plain, list(&mut cx, "storage/c14?blabla=1").await?, "listing with ?blabla=1");
-                ensure_eq!(plain, list(&mut cx, "storage/c14?blabla=1&index_above=3&x=").await?, "listing with several unknown parameters");
-                let rec = cx.get("storage/c14/a?blabla=1").await?;
-                ensure_eq!(json!("x"), rec.status(200)?.json()?["payload"], "record GET with ?blabla=1");
-                let put = cx.send(SyncRequest::put("storage/c14/c?blabla=1").json(&json!({ "payload": "z" }))).await?;
-                put.status(200)?;
-                let rec = cx.get("storage/c14/c").await?;
-                ensure_eq!(json!("z"), rec.status(200)?.json()?["payload"], "a PUT with ?blabla=1 stores");
-                cx.get("info/collections?blabla=1").await?.status(200)?;
+                for query in ["blabla=1", "blabla=1&index_above=3&x="] {
+                    let v = cx.variant(format!("listing with ?{query}"));
+                    let r = async {
+                        ensure_eq!(plain, list(&mut cx, &format!("storage/c14?{query}")).await?, "listing with ?{query}");
+                        Ok(())
+                    }
+                    .await;
+                    cx.settle(v, r);
+                }
+                let v = cx.variant("record GET with ?blabla=1");
+                let r = async {
+                    let rec = cx.get("storage/c14/a?blabla=1").await?;
+                    ensure_eq!(json!("x"), rec.status(200)?.json()?["payload"], "record GET with ?blabla=1");
+                    Ok(())
+                }
+                .await;
+                cx.settle(v, r);
+                let v = cx.variant("PUT with ?blabla=1");
+                let r = async {
+                    let put = cx.send(SyncRequest::put("storage/c14/c?blabla=1").json(&json!({ "payload": "z" }))).await?;
+                    put.status(200)?;
+                    let rec = cx.get("storage/c14/c").await?;
+                    ensure_eq!(json!("z"), rec.status(200)?.json()?["payload"], "a PUT with ?blabla=1 stores");
+                    Ok(())
+                }
+                .await;
+                cx.settle(v, r);
+                let v = cx.variant("info/collections with ?blabla=1");
+                let r = async { cx.get("info/collections?blabla=1").await?.status(200).map(drop) }.await;
+                cx.settle(v, r);
                 Ok(())
             })
         })
@@ -504,13 +647,25 @@ pub fn cases() -> Vec<Case> {
                     "storage/c15?sort=oldest&limit=1".to_owned(),
                 ];
                 for query in &queries {
-                    let items = walk(&mut cx, query, 10).await?;
-                    ensure_eq!(strs(&["brief", "kept"]), sorted(ids_of(&items)?), "{query} before the ttl runs out");
+                    let v = cx.variant(format!("GET {query} before the ttl runs out"));
+                    let r = async {
+                        let items = walk(&mut cx, query, 10).await?;
+                        ensure_eq!(strs(&["brief", "kept"]), sorted(ids_of(&items)?), "{query} before the ttl runs out");
+                        Ok(())
+                    }
+                    .await;
+                    cx.settle(v, r);
                 }
                 cx.pass_time(Duration::from_millis(2100)).await?;
                 for query in &queries {
-                    let items = walk(&mut cx, query, 10).await?;
-                    ensure_eq!(strs(&["kept"]), ids_of(&items)?, "{query} after the ttl ran out");
+                    let v = cx.variant(format!("GET {query} after the ttl ran out"));
+                    let r = async {
+                        let items = walk(&mut cx, query, 10).await?;
+                        ensure_eq!(strs(&["kept"]), ids_of(&items)?, "{query} after the ttl ran out");
+                        Ok(())
+                    }
+                    .await;
+                    cx.settle(v, r);
                 }
                 Ok(())
             })
@@ -529,9 +684,15 @@ pub fn cases() -> Vec<Case> {
                     ("storage/c16?newer=99999999999", 0),
                     ("storage/neverwritten", 0),
                 ] {
-                    let resp = cx.get(query).await?;
-                    ensure_eq!(want, items_of(resp.status(200)?)?.len(), "items of {query}");
-                    ensure_eq!(Some(want.to_string()), count(&resp), "X-Weave-Records of {query}");
+                    let v = cx.variant(format!("GET {query}"));
+                    let r = async {
+                        let resp = cx.get(query).await?;
+                        ensure_eq!(want, items_of(resp.status(200)?)?.len(), "items of {query}");
+                        ensure_eq!(Some(want.to_string()), count(&resp), "X-Weave-Records of {query}");
+                        Ok(())
+                    }
+                    .await;
+                    cx.settle(v, r);
                 }
                 let first = cx.get("storage/c16?sort=oldest&limit=3").await?;
                 let token = first.status(200)?.require_header("x-weave-next-offset")?.to_owned();
@@ -539,10 +700,10 @@ pub fn cases() -> Vec<Case> {
                 ensure_eq!(Some("2".to_owned()), count(last.status(200)?), "X-Weave-Records of the last page");
                 // Staged records are not listed, so not counted, until their commit.
                 let staged = cx.post("storage/c16?batch=true", json!([{ "id": "s1", "payload": "x" }, { "id": "s2", "payload": "y" }])).await?;
-                let batch = staged.status(202)?.json()?["batch"].as_str().map(str::to_owned).ok_or_else(|| Failure::new("202 without a batch id"))?;
+                let batch = started_batch(&staged)?;
                 let resp = cx.get("storage/c16").await?;
                 ensure_eq!(Some("5".to_owned()), count(resp.status(200)?), "X-Weave-Records while a batch is open");
-                let commit = SyncRequest::post("storage/c16?commit=true").query("batch", &batch).json(&json!([]));
+                let commit = batch_post("c16", &batch, true).json(&json!([]));
                 cx.send(commit).await?.status(200)?;
                 let resp = cx.get("storage/c16").await?;
                 ensure_eq!(Some("7".to_owned()), count(resp.status(200)?), "X-Weave-Records after the commit");
@@ -554,6 +715,53 @@ pub fn cases() -> Vec<Case> {
 }
 
 // ---- steps shared by the cases above ---------------------------------------------------------
+
+/// C-11: pages of c11 sorted by `order`: limit 2, then 3 with the token, then the rest without
+/// limit and with limit=10000; the last page hands out no offset.
+async fn changing_limits(cx: &mut Ctx, order: &str) -> CaseResult {
+    let base = format!("storage/c11?{order}");
+    let all = list(cx, &base).await?;
+    ensure_eq!(10, all.len(), "whole listing of ?{order}");
+    let first = cx.get(&format!("{base}&limit=2")).await?;
+    ensure_eq!(all[..2].to_vec(), listed(first.status(200)?)?, "?{order}&limit=2");
+    let token = first.require_header("x-weave-next-offset")?.to_owned();
+    let second = cx.send(SyncRequest::get(format!("{base}&limit=3")).query("offset", &token)).await?;
+    ensure_eq!(all[2..5].to_vec(), listed(second.status(200)?)?, "?{order}&limit=3 after the first page");
+    let token = second.require_header("x-weave-next-offset")?.to_owned();
+    let rest = cx.send(SyncRequest::get(base.clone()).query("offset", &token)).await?;
+    ensure_eq!(all[5..].to_vec(), listed(rest.status(200)?)?, "?{order} without limit after two pages");
+    ensure_eq!(None, rest.header("x-weave-next-offset"), "next offset on the last page of ?{order}");
+    let big = cx.send(SyncRequest::get(format!("{base}&limit=10000")).query("offset", &token)).await?;
+    ensure_eq!(all[5..].to_vec(), listed(big.status(200)?)?, "?{order}&limit=10000 after two pages");
+    ensure_eq!(None, big.header("x-weave-next-offset"), "next offset with limit=10000");
+    Ok(())
+}
+
+/// C-12: every page of `query` holds `want` once, in `modified` order.
+async fn every_page_in_order(cx: &mut Ctx, query: &str, ascending: bool, want: Vec<String>) -> CaseResult {
+    let items = walk(cx, query, 20).await?;
+    in_order(&items, ascending, query)?;
+    ensure_eq!(want, sorted(ids_of(&items)?), "ids over every page of {query}");
+    ensure_eq!(want.len(), items.len(), "items over every page of {query}");
+    Ok(())
+}
+
+/// C-06: `?{query}` on c06 lists both records, each with id, modified and payload.
+async fn full_listing(cx: &mut Ctx, query: &str) -> CaseResult {
+    let resp = cx.get(&format!("storage/c06?{query}")).await?;
+    let items = items_of(resp.status(200)?)?;
+    ensure_eq!(2, items.len(), "records listed with ?{query}");
+    for item in &items {
+        let keys: BTreeSet<&str> = item.as_object().map(|o| o.keys().map(String::as_str).collect()).unwrap_or_default();
+        ensure!(
+            ["id", "modified", "payload"].iter().all(|k| keys.contains(k)),
+            "?{query} must list records with id, modified and payload, got {item}"
+        );
+    }
+    let payloads: BTreeSet<&str> = items.iter().filter_map(|i| i["payload"].as_str()).collect();
+    ensure_eq!(BTreeSet::from(["pa", "pb"]), payloads, "payloads with ?{query}");
+    Ok(())
+}
 
 fn strs(ids: &[&str]) -> Vec<String> {
     ids.iter().map(|s| (*s).to_owned()).collect()

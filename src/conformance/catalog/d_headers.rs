@@ -5,7 +5,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::client::SyncRequest;
+use super::steps::*;
+use crate::client::{Refusal, SyncRequest, SyncUser};
 use crate::conformance::{Case, CaseResult, Ctx, Failure, Need, Resp, Stamp};
 use crate::{ensure, ensure_eq};
 
@@ -19,41 +20,35 @@ pub fn cases() -> Vec<Case> {
             Box::pin(async move {
                 let put = cx.put("storage/d01/a", json!({ "payload": "x" })).await?;
                 let t = put.status(200)?.stamp("x-last-modified")?;
-                let mut answers = vec![("PUT (200)", put.clone())];
-                answers.push(ask(&mut cx, "listing (200)", SyncRequest::get("storage/d01")).await?);
-                answers.push(ask(&mut cx, "batch start (202)", SyncRequest::post("storage/d01?batch=true").json(&json!([]))).await?);
-                answers.push(ask(&mut cx, "not modified (304)", SyncRequest::get("storage/d01/a").header("X-If-Modified-Since", t.to_string())).await?);
-                answers.push(ask(&mut cx, "bad query (400)", SyncRequest::get("storage/d01?newer=abc")).await?);
-                answers.push(ask(&mut cx, "unsigned (401)", SyncRequest::get("storage/d01").unsigned()).await?);
-                answers.push(ask(&mut cx, "missing record (404)", SyncRequest::get("storage/d01/missing")).await?);
-                answers.push(ask(&mut cx, "unknown path (404)", SyncRequest::get("nonexistent/url")).await?);
-                answers.push(ask(&mut cx, "PATCH (405)", SyncRequest::new(Method::PATCH, "storage/d01").json(&json!([]))).await?);
-                answers.push(ask(&mut cx, "Accept x/yy (406)", SyncRequest::get("storage/d01").header("Accept", "x/yy")).await?);
-                answers.push(ask(
-                    &mut cx,
-                    "stale precondition (412)",
-                    SyncRequest::put("storage/d01/a").json(&json!({ "payload": "y" })).header("X-If-Unmodified-Since", t.plus_cs(-1).to_string()),
-                )
-                .await?);
-                answers.push(ask(
-                    &mut cx,
-                    "octet-stream (415)",
-                    SyncRequest::put("storage/d01/b").header("Content-Type", "application/octet-stream").body(&b"{\"payload\":\"x\"}"[..]),
-                )
-                .await?);
                 let mut previous = t;
-                for (what, resp) in &answers {
-                    let now = resp.stamp("x-weave-timestamp").map_err(|f| Failure::new(format!("{what} {}: {}", resp.code(), f.message)))?;
-                    ensure!(now >= t, "{what}: X-Weave-Timestamp {now} is before the write at {t}");
-                    ensure!(now >= previous, "{what}: X-Weave-Timestamp {now} went back from {previous}");
-                    if let Some(lm) = resp.header("x-last-modified") {
-                        let lm = Stamp::parse(lm).map_err(|m| Failure::new(format!("{what}: X-Last-Modified {m}")))?;
-                        ensure!(now >= lm, "{what}: X-Weave-Timestamp {now} is before X-Last-Modified {lm}");
+                let v = cx.variant("PUT (200)");
+                let r = server_time(&put, t, &mut previous);
+                cx.settle(v, r);
+                let stale = t.plus_cs(-1).to_string();
+                let requests = [
+                    ("listing (200)", SyncRequest::get("storage/d01")),
+                    ("batch start (202)", SyncRequest::post("storage/d01?batch=true").json(&json!([]))),
+                    ("not modified (304)", SyncRequest::get("storage/d01/a").header("X-If-Modified-Since", t.to_string())),
+                    ("bad query (400)", SyncRequest::get("storage/d01?newer=abc")),
+                    ("unsigned (401)", SyncRequest::get("storage/d01").unsigned()),
+                    ("missing record (404)", SyncRequest::get("storage/d01/missing")),
+                    ("unknown path (404)", SyncRequest::get("nonexistent/url")),
+                    ("PATCH (405)", SyncRequest::new(Method::PATCH, "storage/d01").json(&json!([]))),
+                    ("Accept x/yy (406)", SyncRequest::get("storage/d01").header("Accept", "x/yy")),
+                    ("stale precondition (412)", SyncRequest::put("storage/d01/a").json(&json!({ "payload": "y" })).header("X-If-Unmodified-Since", stale)),
+                    (
+                        "octet-stream (415)",
+                        SyncRequest::put("storage/d01/b").header("Content-Type", "application/octet-stream").body(&b"{\"payload\":\"x\"}"[..]),
+                    ),
+                ];
+                for (what, req) in requests {
+                    let v = cx.variant(what);
+                    let r = async {
+                        let resp = cx.send(req).await?;
+                        server_time(&resp, t, &mut previous)
                     }
-                    // The server may run ahead of this machine (a test clock), never far behind.
-                    let local = local_now();
-                    ensure!(now >= local.plus_cs(-6000), "{what}: X-Weave-Timestamp {now} is more than a minute behind this machine ({local})");
-                    previous = now;
+                    .await;
+                    cx.settle(v, r);
                 }
                 Ok(())
             })
@@ -75,8 +70,8 @@ pub fn cases() -> Vec<Case> {
                 one_t(now.status(200)?, Some(body_modified(&now)?), "POST ?batch=true&commit=true")?;
 
                 let start = cx.post("storage/d02?batch=true", json!([{ "id": "e", "payload": "x" }])).await?;
-                let batch = batch_id(start.status(202)?)?;
-                let commit = cx.send(SyncRequest::post("storage/d02?commit=true").query("batch", &batch).json(&json!([{ "id": "f", "payload": "y" }]))).await?;
+                let batch = started_batch(&start)?;
+                let commit = cx.send(batch_post("d02", &batch, true).json(&json!([{ "id": "f", "payload": "y" }]))).await?;
                 let t_commit = one_t(commit.status(200)?, Some(body_modified(&commit)?), "batch commit")?;
                 let info = cx.get("info/collections").await?;
                 ensure_eq!(t_commit, info.status(200)?.stamp("x-last-modified")?, "storage ts after the commit");
@@ -114,8 +109,14 @@ pub fn cases() -> Vec<Case> {
                     ("storage/d03a/r3", t3),
                     ("storage/d03none", Stamp(0)),
                 ] {
-                    let resp = cx.get(path).await?;
-                    ensure_eq!(want, resp.status(200)?.stamp("x-last-modified")?, "X-Last-Modified of GET {path}");
+                    let v = cx.variant(format!("GET {path}"));
+                    let r = async {
+                        let resp = cx.get(path).await?;
+                        ensure_eq!(want, resp.status(200)?.stamp("x-last-modified")?, "X-Last-Modified");
+                        Ok(())
+                    }
+                    .await;
+                    cx.settle(v, r);
                 }
                 let fresh = cx.user();
                 let resp = cx.send_as(&fresh, SyncRequest::get("info/collections")).await?;
@@ -268,9 +269,9 @@ pub fn cases() -> Vec<Case> {
                     ("DELETE of the collection", SyncRequest::delete("storage/d06")),
                 ];
                 for (what, req) in requests {
-                    let resp = cx.send(req.header("X-If-Unmodified-Since", stale.clone())).await?;
-                    resp.status(412)?.empty()?;
-                    ensure_eq!(t, resp.stamp("x-last-modified")?, "X-Last-Modified of the 412 to {what}");
+                    let v = cx.variant(format!("{what} X-If-Unmodified-Since: {stale}"));
+                    let r = refused_412(&mut cx, req.header("X-If-Unmodified-Since", stale.clone()), t).await;
+                    cx.settle(v, r);
                 }
                 let rec = cx.get("storage/d06/12345").await?;
                 ensure_eq!(json!("original"), rec.status(200)?.json()?["payload"], "the record after the refused writes");
@@ -306,9 +307,9 @@ pub fn cases() -> Vec<Case> {
                     ("GET of the collection", SyncRequest::get("storage/d07")),
                 ];
                 for (what, req) in requests {
-                    let resp = cx.send(req.header("X-If-Unmodified-Since", t1.to_string())).await?;
-                    resp.status(412)?.empty()?;
-                    ensure_eq!(t2, resp.stamp("x-last-modified")?, "X-Last-Modified of the 412 to {what}");
+                    let v = cx.variant(format!("{what} X-If-Unmodified-Since: {t1}"));
+                    let r = refused_412(&mut cx, req.header("X-If-Unmodified-Since", t1.to_string()), t2).await;
+                    cx.settle(v, r);
                 }
                 ensure_eq!(json!(["12345", "54321"]), sorted_listing(&mut cx, "storage/d07").await?, "records after the refused writes");
                 Ok(())
@@ -318,15 +319,24 @@ pub fn cases() -> Vec<Case> {
         Case::new("D-08", "negative, non-numeric or paired precondition headers are refused with 400/0", |mut cx| {
             Box::pin(async move {
                 let t = cx.put("storage/d08/a", json!({ "payload": "x" })).await?.status(200)?.stamp("x-last-modified")?;
+                let put = || SyncRequest::put("storage/d08/a").json(&json!({ "payload": "changed" }));
                 for value in ["-3", "-0.01", "abc"] {
-                    cx.send(SyncRequest::get("storage/d08").header("X-If-Modified-Since", value)).await?.error(400, 0)?;
-                    cx.send(SyncRequest::get("info/collections").header("X-If-Modified-Since", value)).await?.error(400, 0)?;
-                    let put = SyncRequest::put("storage/d08/a").json(&json!({ "payload": "changed" })).header("X-If-Unmodified-Since", value);
-                    cx.send(put).await?.error(400, 0)?;
+                    for (what, req) in [
+                        (format!("GET storage/d08 X-If-Modified-Since: {value}"), SyncRequest::get("storage/d08").header("X-If-Modified-Since", value)),
+                        (format!("GET info/collections X-If-Modified-Since: {value}"), SyncRequest::get("info/collections").header("X-If-Modified-Since", value)),
+                        (format!("PUT storage/d08/a X-If-Unmodified-Since: {value}"), put().header("X-If-Unmodified-Since", value)),
+                    ] {
+                        let v = cx.variant(what);
+                        let r = async { cx.send(req).await?.error(400, 0).map(drop) }.await;
+                        cx.settle(v, r);
+                    }
                 }
                 let both = |req: SyncRequest| req.header("X-If-Modified-Since", "0").header("X-If-Unmodified-Since", (t.plus_cs(100)).to_string());
-                cx.send(both(SyncRequest::get("storage/d08"))).await?.error(400, 0)?;
-                cx.send(both(SyncRequest::put("storage/d08/a").json(&json!({ "payload": "changed" })))).await?.error(400, 0)?;
+                for (what, req) in [("GET storage/d08 with both headers", both(SyncRequest::get("storage/d08"))), ("PUT storage/d08/a with both headers", both(put()))] {
+                    let v = cx.variant(what);
+                    let r = async { cx.send(req).await?.error(400, 0).map(drop) }.await;
+                    cx.settle(v, r);
+                }
                 let rec = cx.get("storage/d08/a").await?;
                 ensure_eq!(json!("x"), rec.status(200)?.json()?["payload"], "the record after refused PUTs");
                 ensure_eq!(t, rec.stamp("x-last-modified")?, "the record's ts after refused PUTs");
@@ -371,12 +381,24 @@ pub fn cases() -> Vec<Case> {
             Box::pin(async move {
                 let max = cx.limits().max_post_records;
                 let post = |id: &str, value: String| SyncRequest::post("storage/d10").json(&json!([{ "id": id, "payload": "x" }])).header("X-Weave-Records", value);
-                cx.send(post("at", max.to_string())).await?.status(200)?;
-                cx.send(post("over", (max + 1).to_string())).await?.error(400, 17)?;
+                let v = cx.variant(format!("POST X-Weave-Records: {max} (max_post_records)"));
+                let r = async { cx.send(post("at", max.to_string())).await?.status(200).map(drop) }.await;
+                cx.settle(v, r);
+                let v = cx.variant(format!("POST X-Weave-Records: {} (one over)", max + 1));
+                let r = async { cx.send(post("over", (max + 1).to_string())).await?.error(400, 17).map(drop) }.await;
+                cx.settle(v, r);
                 let batch = SyncRequest::post("storage/d10?batch=true").json(&json!([{ "id": "staged", "payload": "x" }])).header("X-Weave-Records", (max + 1).to_string());
-                cx.send(batch).await?.error(400, 17)?;
-                let odd = cx.send(post("odd", "abc".to_owned())).await?;
-                ensure_eq!(400, odd.code(), "status for X-Weave-Records: abc");
+                let v = cx.variant(format!("batch start X-Weave-Records: {} (one over)", max + 1));
+                let r = async { cx.send(batch).await?.error(400, 17).map(drop) }.await;
+                cx.settle(v, r);
+                let v = cx.variant("POST X-Weave-Records: abc");
+                let r = async {
+                    let odd = cx.send(post("odd", "abc".to_owned())).await?;
+                    ensure_eq!(400, odd.code(), "status for X-Weave-Records: abc");
+                    Ok(())
+                }
+                .await;
+                cx.settle(v, r);
                 ensure_eq!(json!(["at"]), sorted_listing(&mut cx, "storage/d10").await?, "records stored");
                 Ok(())
             })
@@ -385,8 +407,12 @@ pub fn cases() -> Vec<Case> {
             Box::pin(async move {
                 let max = cx.limits().max_post_bytes;
                 let post = |id: &str, value: u64| SyncRequest::post("storage/d11").json(&json!([{ "id": id, "payload": "x" }])).header("X-Weave-Bytes", value.to_string());
-                cx.send(post("at", max)).await?.status(200)?;
-                cx.send(post("over", max + 1)).await?.error(400, 17)?;
+                let v = cx.variant(format!("POST X-Weave-Bytes: {max} (max_post_bytes)"));
+                let r = async { cx.send(post("at", max)).await?.status(200).map(drop) }.await;
+                cx.settle(v, r);
+                let v = cx.variant(format!("POST X-Weave-Bytes: {} (one over)", max + 1));
+                let r = async { cx.send(post("over", max + 1)).await?.error(400, 17).map(drop) }.await;
+                cx.settle(v, r);
                 ensure_eq!(json!(["at"]), sorted_listing(&mut cx, "storage/d11").await?, "records stored");
                 Ok(())
             })
@@ -396,13 +422,27 @@ pub fn cases() -> Vec<Case> {
                 let limits = cx.limits().clone();
                 for (header, max) in [("X-Weave-Total-Records", limits.max_total_records), ("X-Weave-Total-Bytes", limits.max_total_bytes)] {
                     let start = |value: String| SyncRequest::post("storage/d12?batch=true").json(&json!([])).header(header, value);
-                    cx.send(start(max.to_string())).await?.status(202)?;
-                    cx.send(start((max + 1).to_string())).await?.error(400, 17)?;
-                    let bad = cx.send(start("abc".to_owned())).await?;
-                    cx.rule_or_compat(bad.error(400, 1).map(drop), || bad.error(400, 0).map(drop), "malformed batch totals header gives 400/0")?;
-                    let plain = SyncRequest::post("storage/d12").json(&json!([{ "id": "plain", "payload": "x" }])).header(header, "1");
-                    let plain = cx.send(plain).await?;
-                    cx.rule_or_compat(plain.error(400, 1).map(drop), || plain.error(400, 0).map(drop), "batch totals header without batch gives 400/0")?;
+                    let v = cx.variant(format!("batch start {header}: {max} (the limit)"));
+                    let r = async { cx.send(start(max.to_string())).await?.status(202).map(drop) }.await;
+                    cx.settle(v, r);
+                    let v = cx.variant(format!("batch start {header}: {} (one over)", max + 1));
+                    let r = async { cx.send(start((max + 1).to_string())).await?.error(400, 17).map(drop) }.await;
+                    cx.settle(v, r);
+                    let v = cx.variant(format!("batch start {header}: abc"));
+                    let r = async {
+                        let bad = cx.send(start("abc".to_owned())).await?;
+                        cx.rule_or_compat(bad.error(400, 1).map(drop), || bad.error(400, 0).map(drop), "malformed batch totals header gives 400/0")
+                    }
+                    .await;
+                    cx.settle(v, r);
+                    let v = cx.variant(format!("plain POST {header}: 1"));
+                    let r = async {
+                        let plain = SyncRequest::post("storage/d12").json(&json!([{ "id": "plain", "payload": "x" }])).header(header, "1");
+                        let plain = cx.send(plain).await?;
+                        cx.rule_or_compat(plain.error(400, 1).map(drop), || plain.error(400, 0).map(drop), "batch totals header without batch gives 400/0")
+                    }
+                    .await;
+                    cx.settle(v, r);
                 }
                 ensure_eq!(json!([]), sorted_listing(&mut cx, "storage/d12").await?, "records stored");
                 Ok(())
@@ -424,8 +464,8 @@ pub fn cases() -> Vec<Case> {
                     answers.push((what, resp, kb));
                 }
                 let start = cx.post("storage/d13?batch=true", json!([{ "id": "d", "payload": "x".repeat(1024) }])).await?;
-                let batch = batch_id(start.status(202)?)?;
-                let commit = cx.send(SyncRequest::post("storage/d13?commit=true").query("batch", &batch).json(&json!([]))).await?;
+                let batch = started_batch(&start)?;
+                let commit = cx.send(batch_post("d13", &batch, true).json(&json!([]))).await?;
                 commit.status(200)?;
                 answers.push(("batch commit", commit, 1.0));
                 let rule = (|| -> CaseResult {
@@ -459,8 +499,8 @@ pub fn cases() -> Vec<Case> {
                 let put = cx.put("storage/d13n/a", json!({ "payload": "x" })).await?;
                 let post = cx.post("storage/d13n", json!([{ "id": "b", "payload": "y" }])).await?;
                 let start = cx.post("storage/d13n?batch=true", json!([{ "id": "c", "payload": "z" }])).await?;
-                let batch = batch_id(start.status(202)?)?;
-                let commit = cx.send(SyncRequest::post("storage/d13n?commit=true").query("batch", &batch).json(&json!([]))).await?;
+                let batch = started_batch(&start)?;
+                let commit = cx.send(batch_post("d13n", &batch, true).json(&json!([]))).await?;
                 for (what, resp) in [("PUT", &put), ("POST", &post), ("batch start", &start), ("batch commit", &commit)] {
                     resp.success()?;
                     ensure_eq!(None, resp.header("x-weave-quota-remaining"), "X-Weave-Quota-Remaining on {what}");
@@ -472,22 +512,42 @@ pub fn cases() -> Vec<Case> {
         // ---- D-14 to D-17: formats ----------------------------------------------------------
         Case::new("D-14", "POST takes JSON, text/plain and newlines; any other type or none gives 415 and stores nothing", |mut cx| {
             Box::pin(async move {
-                let records = br#"[{"id":"12","payload":"p"},{"id":"13","payload":"q"}]"#;
-                for (coll, content_type) in [("d14a", "application/json"), ("d14b", "text/plain"), ("d14c", "application/json; charset=utf-8")] {
-                    let req = SyncRequest::post(format!("storage/{coll}")).header("Content-Type", content_type).body(&records[..]);
-                    cx.send(req).await?.status(200)?;
-                    ensure_eq!(json!(["12", "13"]), sorted_listing(&mut cx, &format!("storage/{coll}")).await?, "records sent as {content_type}");
+                let records: &[u8] = br#"[{"id":"12","payload":"p"},{"id":"13","payload":"q"}]"#;
+                let lines: &[u8] = b"{\"id\":\"12\",\"payload\":\"p\"}\n{\"id\":\"13\",\"payload\":\"q\"}";
+                for (coll, content_type, body) in [
+                    ("d14a", "application/json", records),
+                    ("d14b", "text/plain", records),
+                    ("d14c", "application/json; charset=utf-8", records),
+                    ("d14d", "application/newlines", lines),
+                ] {
+                    let v = cx.variant(format!("POST Content-Type: {content_type}"));
+                    let r = async {
+                        cx.send(SyncRequest::post(format!("storage/{coll}")).header("Content-Type", content_type).body(body)).await?.status(200)?;
+                        ensure_eq!(json!(["12", "13"]), sorted_listing(&mut cx, &format!("storage/{coll}")).await?, "records stored");
+                        Ok(())
+                    }
+                    .await;
+                    cx.settle(v, r);
                 }
-                let lines = b"{\"id\":\"12\",\"payload\":\"p\"}\n{\"id\":\"13\",\"payload\":\"q\"}";
-                let req = SyncRequest::post("storage/d14d").header("Content-Type", "application/newlines").body(&lines[..]);
-                cx.send(req).await?.status(200)?;
-                ensure_eq!(json!(["12", "13"]), sorted_listing(&mut cx, "storage/d14d").await?, "records sent as application/newlines");
-                let req = SyncRequest::post("storage/d14e").header("Content-Type", "application/octet-stream").body(&records[..]);
-                cx.send(req).await?.error(415, 0)?;
-                cx.send(SyncRequest::post("storage/d14e").body(&records[..])).await?.error(415, 0)?;
-                ensure_eq!(json!([]), sorted_listing(&mut cx, "storage/d14e").await?, "records after refused POSTs");
-                let info = cx.get("info/collections").await?;
-                ensure!(info.status(200)?.json()?.get("d14e").is_none(), "a refused POST created its collection");
+                for (what, coll, content_type) in
+                    [("POST Content-Type: application/octet-stream", "d14e", Some("application/octet-stream")), ("POST without Content-Type", "d14f", None)]
+                {
+                    let v = cx.variant(what);
+                    let req = SyncRequest::post(format!("storage/{coll}")).body(records);
+                    let req = match content_type {
+                        Some(ct) => req.header("Content-Type", ct),
+                        None => req,
+                    };
+                    let r = async {
+                        cx.send(req).await?.error(415, 0)?;
+                        ensure_eq!(json!([]), sorted_listing(&mut cx, &format!("storage/{coll}")).await?, "records after the refused POST");
+                        let info = cx.get("info/collections").await?;
+                        ensure!(info.status(200)?.json()?.get(coll).is_none(), "the refused POST created its collection");
+                        Ok(())
+                    }
+                    .await;
+                    cx.settle(v, r);
+                }
                 Ok(())
             })
         })
@@ -502,16 +562,37 @@ pub fn cases() -> Vec<Case> {
                         None => req,
                     }
                 };
-                cx.send(put(Some("application/octet-stream"))).await?.error(415, 0)?;
-                cx.send(put(None)).await?.error(415, 0)?;
-                let newlines = cx.send(put(Some("application/newlines"))).await?;
-                ensure!(matches!(newlines.code(), 415 | 400), "PUT as application/newlines gives {}, not 415 or 400", newlines.code());
-                cx.get("storage/d14p/TEST").await?.error(404, 0)?;
+                for (what, content_type) in [
+                    ("PUT Content-Type: application/octet-stream", Some("application/octet-stream")),
+                    ("PUT without Content-Type", None),
+                    ("PUT Content-Type: application/newlines", Some("application/newlines")),
+                ] {
+                    let v = cx.variant(what);
+                    let r = async {
+                        let resp = cx.send(put(content_type)).await?;
+                        if content_type == Some("application/newlines") {
+                            // Where the spec is silent (D-14): 415 or 400.
+                            ensure!(matches!(resp.code(), 415 | 400), "PUT as application/newlines gives {}, not 415 or 400", resp.code());
+                        } else {
+                            resp.error(415, 0)?;
+                        }
+                        cx.get("storage/d14p/TEST").await?.error(404, 0)?;
+                        Ok(())
+                    }
+                    .await;
+                    cx.settle(v, r);
+                }
                 for content_type in ["application/json", "text/plain", "text/plain; charset=utf-8"] {
-                    cx.delete("storage/d14p").await?;
-                    cx.send(put(Some(content_type))).await?.status(200)?;
-                    let rec = cx.get("storage/d14p/TEST").await?;
-                    ensure_eq!(json!("*****"), rec.status(200)?.json()?["payload"], "record PUT as {content_type}");
+                    let v = cx.variant(format!("PUT Content-Type: {content_type}"));
+                    let r = async {
+                        cx.delete("storage/d14p").await?;
+                        cx.send(put(Some(content_type))).await?.status(200)?;
+                        let rec = cx.get("storage/d14p/TEST").await?;
+                        ensure_eq!(json!("*****"), rec.status(200)?.json()?["payload"], "the record's payload");
+                        Ok(())
+                    }
+                    .await;
+                    cx.settle(v, r);
                 }
                 Ok(())
             })
@@ -526,10 +607,15 @@ pub fn cases() -> Vec<Case> {
                     ("raw multibyte text", "{\"id\":\"f\",\"payload\":\"é€😀\"}", vec!["f"]),
                     ("an empty body", "", vec![]),
                 ] {
-                    let resp = cx.send(newlines_post("storage/d15", body)).await?;
-                    let out = resp.status(200)?.json()?;
-                    ensure_eq!(json!(ids), out["success"], "success list for {what}");
-                    ensure_eq!(json!({}), out["failed"], "failed records for {what}");
+                    let v = cx.variant(format!("newlines body: {what}"));
+                    let r = async {
+                        let out = cx.send(newlines_post("storage/d15", body)).await?.status(200)?.json()?;
+                        ensure_eq!(json!(ids), out["success"], "success list");
+                        ensure_eq!(json!({}), out["failed"], "failed records");
+                        Ok(())
+                    }
+                    .await;
+                    cx.settle(v, r);
                 }
                 let rec = cx.get("storage/d15/f").await?;
                 ensure_eq!(json!("é€😀"), rec.status(200)?.json()?["payload"], "multibyte payload sent raw");
@@ -562,29 +648,38 @@ pub fn cases() -> Vec<Case> {
                     ("a number line after a record", format!("{good}\n42"), Some(8)),
                     ("a string line", "\"str\"".to_owned(), Some(8)),
                 ] {
-                    let resp = cx.send(newlines_post("storage/d15b", &body)).await?;
-                    match code {
-                        None => ensure_eq!(400, resp.code(), "status for {what}"),
-                        Some(6) => {
-                            // J-01 lets syncstorage-rs answer 8 where 6 is due.
-                            cx.rule_or_compat(resp.error(400, 6).map(drop), || resp.error(400, 8).map(drop), "unparseable line gives 400/8")?;
+                    let v = cx.variant(format!("newlines body with {what}"));
+                    let r = async {
+                        let resp = cx.send(newlines_post("storage/d15b", &body)).await?;
+                        match code {
+                            None => ensure_eq!(400, resp.code(), "status"),
+                            Some(6) => {
+                                // J-01 lets syncstorage-rs answer 8 where 6 is due.
+                                cx.rule_or_compat(resp.error(400, 6).map(drop), || resp.error(400, 8).map(drop), "unparseable line gives 400/8")?;
+                            }
+                            Some(c) => {
+                                resp.error(400, c)?;
+                            }
                         }
-                        Some(c) => {
-                            resp.error(400, c)?;
-                        }
+                        ensure_eq!(json!([]), sorted_listing(&mut cx, "storage/d15b").await?, "records after the refused POST");
+                        Ok(())
                     }
-                    ensure_eq!(json!([]), sorted_listing(&mut cx, "storage/d15b").await?, "records after {what}");
+                    .await;
+                    cx.settle(v, r);
                 }
                 // The upstream empty-commit cases, in newline form.
                 for (body, status) in [("", 200), ("\n", 400), ("{}", 400), ("[]", 400)] {
-                    let records: Vec<Value> = (0..5).map(|i| json!({ "id": format!("{i:02}"), "payload": "X" })).collect();
-                    let start = cx.post("storage/d15c?batch=true", json!(records)).await?;
-                    let batch = batch_id(start.status(202)?)?;
-                    let commit = SyncRequest::post("storage/d15c?commit=true")
-                        .query("batch", &batch)
-                        .header("Content-Type", "application/newlines")
-                        .body(body.as_bytes().to_vec());
-                    ensure_eq!(status, cx.send(commit).await?.code(), "status of a newlines commit with body {body:?}");
+                    let v = cx.variant(format!("newlines commit body {body:?}"));
+                    let r = async {
+                        let records: Vec<Value> = (0..5).map(|i| json!({ "id": format!("{i:02}"), "payload": "X" })).collect();
+                        let start = cx.post("storage/d15c?batch=true", json!(records)).await?;
+                        let batch = started_batch(&start)?;
+                        let commit = batch_post("d15c", &batch, true).header("Content-Type", "application/newlines").body(body.as_bytes().to_vec());
+                        ensure_eq!(status, cx.send(commit).await?.code(), "status of the commit");
+                        Ok(())
+                    }
+                    .await;
+                    cx.settle(v, r);
                 }
                 Ok(())
             })
@@ -603,19 +698,27 @@ pub fn cases() -> Vec<Case> {
                     ("application/json;q=0.5, application/newlines", true),
                     ("application/json;q=1, application/newlines;q=0.5", false),
                 ] {
-                    let resp = cx.send(SyncRequest::get("storage/d16").header("Accept", accept)).await?;
-                    resp.status(200)?;
-                    let media = media_type(&resp);
-                    if newlines {
-                        ensure_eq!("application/newlines", media, "Content-Type for Accept {accept:?}");
-                        ensure_eq!(want, json!(sorted_values(newline_values(&resp)?)), "ids for Accept {accept:?}");
-                    } else {
-                        ensure_eq!("application/json", media, "Content-Type for Accept {accept:?}");
-                        ensure_eq!(want, json!(sorted_values(resp.json()?.as_array().cloned().unwrap_or_default())), "ids for Accept {accept:?}");
+                    let v = cx.variant(format!("Accept: {accept}"));
+                    let r = async {
+                        let resp = cx.send(SyncRequest::get("storage/d16").header("Accept", accept)).await?;
+                        resp.status(200)?;
+                        let media = media_type(&resp);
+                        if newlines {
+                            ensure_eq!("application/newlines", media, "Content-Type");
+                            ensure_eq!(want, json!(sorted_values(newline_values(&resp)?)), "ids listed");
+                        } else {
+                            ensure_eq!("application/json", media, "Content-Type");
+                            ensure_eq!(want, json!(sorted_values(resp.json()?.as_array().cloned().unwrap_or_default())), "ids listed");
+                        }
+                        Ok(())
                     }
+                    .await;
+                    cx.settle(v, r);
                 }
                 for accept in ["x/yy", "application/json;q=0"] {
-                    cx.send(SyncRequest::get("storage/d16").header("Accept", accept)).await?.error(406, 0)?;
+                    let v = cx.variant(format!("Accept: {accept}"));
+                    let r = async { cx.send(SyncRequest::get("storage/d16").header("Accept", accept)).await?.error(406, 0).map(drop) }.await;
+                    cx.settle(v, r);
                 }
                 Ok(())
             })
@@ -650,32 +753,34 @@ pub fn cases() -> Vec<Case> {
         Case::new("D-18", "concurrent writes either succeed or get a conflict answer with Retry-After", |mut cx| {
             Box::pin(async move {
                 let me = cx.me();
-                let writes = (0..24).map(|i| {
-                    let me = me.clone();
-                    let req = if i % 2 == 0 {
-                        SyncRequest::put("storage/d18/same").json(&json!({ "payload": format!("w{i}") }))
-                    } else {
-                        SyncRequest::post(format!("storage/d18c{}", i % 6)).json(&json!([{ "id": "r", "payload": format!("w{i}") }]))
-                    };
-                    async move { me.send(req).await }
-                });
-                let mut answers = Vec::new();
-                for result in futures_util::future::join_all(writes).await {
-                    answers.push(Resp(result.map_err(|e| Failure::new(format!("request failed: {e}")))?));
-                }
-                let retry_after = |r: &Resp| r.header("retry-after").is_some_and(|v| v.trim().parse::<u64>().is_ok());
-                let odd = |accept: &dyn Fn(&Resp) -> bool| -> CaseResult {
-                    for r in answers.iter().filter(|r| !(200..300).contains(&r.code())) {
-                        ensure!(accept(r), "a concurrent write got neither success nor a conflict answer:\n{}", r.0.transcript());
+                let writes: Vec<(SyncUser, SyncRequest)> = (0..24)
+                    .map(|i| {
+                        let req = if i % 2 == 0 {
+                            SyncRequest::put("storage/d18/same").json(&json!({ "payload": format!("w{i}") }))
+                        } else {
+                            SyncRequest::post(format!("storage/d18c{}", i % 6)).json(&json!([{ "id": "r", "payload": format!("w{i}") }]))
+                        };
+                        (me.clone(), req)
+                    })
+                    .collect();
+                let n = writes.len();
+                let mut bad = Vec::new();
+                for (i, answer) in cx.send_all(writes).await.into_iter().enumerate() {
+                    let checked = answer.and_then(|r| match still_refused(&r) {
+                        Some(refused) => refused,
+                        None if (200..300).contains(&r.code()) => Ok(()),
+                        None => Err(Failure::mismatch(
+                            format!("{} {}", r.0.request().method, r.0.request().resource()),
+                            "2xx, or a refusal (409, or 503 with Retry-After)",
+                            format!("{} {}", r.code(), r.text().chars().take(80).collect::<String>()),
+                        )),
+                    });
+                    if let Err(f) = checked {
+                        bad.push(format!("concurrent {}/{n}: {}", i + 1, one_line(&f)));
                     }
-                    Ok(())
-                };
-                let rule = odd(&|r: &Resp| r.code() == 409 && retry_after(r));
-                cx.rule_or_compat(
-                    rule,
-                    || odd(&|r: &Resp| (r.code() == 409 || (r.code() == 503 && r.text().trim() == "0")) && retry_after(r)),
-                    "conflicts are 503/0 with Retry-After",
-                )
+                }
+                ensure!(bad.is_empty(), "concurrent writes that neither succeeded nor were refused with Retry-After in seconds: {bad:#?}");
+                Ok(())
             })
         }),
         Case::new("D-19", "X-Weave-Records on the info maps counts their entries", |mut cx| {
@@ -723,8 +828,37 @@ pub fn cases() -> Vec<Case> {
 
 // ---- steps shared by the cases above ---------------------------------------------------------
 
-async fn ask(cx: &mut Ctx, what: &'static str, req: SyncRequest) -> Result<(&'static str, Resp), Failure> {
-    Ok((what, cx.send(req).await?))
+/// A write the server still refused after the automatic retries (409, or 503 with Retry-After,
+/// the kinds [`Refusal`] knows): `None` for any other answer. Which kind a server may use is judged
+/// once, by I-04; whatever the kind, D-18 wants its Retry-After in whole seconds.
+pub(super) fn still_refused(resp: &Resp) -> Option<CaseResult> {
+    Refusal::of(&resp.0)?;
+    let after = resp.header("retry-after");
+    Some(match after {
+        Some(v) if v.trim().parse::<u64>().is_ok() => Ok(()),
+        _ => Err(Failure::mismatch(
+            format!("Retry-After of a write still refused with {} after the retries (D-18)", resp.code()),
+            "whole seconds",
+            format!("{after:?}"),
+        )),
+    })
+}
+
+/// D-01 for one answer: an X-Weave-Timestamp with two decimals, not before the write at `t`, nor
+/// before the last answer's (`previous`, moved on here), nor before its own X-Last-Modified.
+fn server_time(resp: &Resp, t: Stamp, previous: &mut Stamp) -> CaseResult {
+    let now = resp.stamp("x-weave-timestamp").map_err(|f| Failure::new(format!("{}: {}", resp.code(), f.message)))?;
+    ensure!(now >= t, "X-Weave-Timestamp {now} is before the write at {t}");
+    ensure!(now >= *previous, "X-Weave-Timestamp {now} went back from {previous}");
+    *previous = now;
+    if let Some(lm) = resp.header("x-last-modified") {
+        let lm = Stamp::parse(lm).map_err(|m| Failure::new(format!("X-Last-Modified {m}")))?;
+        ensure!(now >= lm, "X-Weave-Timestamp {now} is before X-Last-Modified {lm}");
+    }
+    // The server may run ahead of this machine (a test clock), never far behind.
+    let local = local_now();
+    ensure!(now >= local.plus_cs(-6000), "X-Weave-Timestamp {now} is more than a minute behind this machine ({local})");
+    Ok(())
 }
 
 /// This machine's clock as a ts.
@@ -753,9 +887,20 @@ fn one_t(resp: &Resp, body: Option<Stamp>, what: &str) -> Result<Stamp, Failure>
     Ok(t)
 }
 
-fn batch_id(resp: &Resp) -> Result<String, Failure> {
-    let body = resp.json()?;
-    body["batch"].as_str().map(str::to_owned).ok_or_else(|| Failure::mismatch("batch start body", "a batch id", body))
+/// A failure on one line, for a list of them.
+pub(super) fn one_line(f: &Failure) -> String {
+    match (&f.expected, &f.actual) {
+        (Some(e), Some(a)) => format!("{} (expected {e}, got {a})", f.message),
+        _ => f.message.clone(),
+    }
+}
+
+/// A 412 with no body that reports the resource's ts `t` (D-06).
+async fn refused_412(cx: &mut Ctx, req: SyncRequest, t: Stamp) -> CaseResult {
+    let resp = cx.send(req).await?;
+    resp.status(412)?.empty()?;
+    ensure_eq!(t, resp.stamp("x-last-modified")?, "X-Last-Modified of the 412");
+    Ok(())
 }
 
 /// 200 (true) or 400/0 (false) for a write carrying X-If-Modified-Since; anything else fails.

@@ -3,7 +3,7 @@
 //! Also home of the small step helpers that area F shares (reading a collection back, the
 //! `modified` of a write answer, payloads of an exact byte size).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use rand::RngExt;
 use rand::rngs::StdRng;
@@ -205,68 +205,158 @@ fn corpus(rng: &mut StdRng, limits: &Limits) -> Vec<Sample> {
     for i in 0..4 {
         out.push(Sample { label: format!("random-{i}"), text: random_text(rng), nul: false });
     }
-    out.push(Sample { label: "nul".into(), text: "a\u{0}b".into(), nul: true });
+    out.push(Sample { label: "NUL".into(), text: "a\u{0}b".into(), nul: true });
     out
 }
 
-/// Splits `records` into POST bodies within the target's per-request limits.
-fn post_bodies(records: &[Value], limits: &Limits) -> Vec<Vec<Value>> {
-    let (mut bodies, mut current, mut bytes, mut wire) = (Vec::new(), Vec::<Value>::new(), 0u64, 2u64);
-    for rec in records {
-        let size = rec["payload"].as_str().map_or(0, |p| p.len() as u64);
-        let rec_wire = serde_json::to_string(rec).map_or(0, |s| s.len() as u64) + 1;
-        if !current.is_empty()
-            && (current.len() as u64 >= limits.max_post_records
-                || bytes + size > limits.max_post_bytes
-                || wire + rec_wire > limits.max_request_bytes)
-        {
-            bodies.push(std::mem::take(&mut current));
-            bytes = 0;
-            wire = 2;
-        }
-        bytes += size;
-        wire += rec_wire;
-        current.push(rec.clone());
-    }
-    if !current.is_empty() {
-        bodies.push(current);
-    }
-    bodies
+/// How an E-11 sample reaches the server.
+#[derive(Debug, Clone, Copy)]
+enum Route {
+    Put,
+    Post,
+    /// In the body that starts a batch, committed empty.
+    BatchStart,
+    /// Appended to a batch started empty, committed empty.
+    BatchAppend,
+    /// In the body of the commit of a batch started empty.
+    BatchCommit,
 }
 
-/// Compares the corpus payloads `user` holds in `coll` (ids `p00`…, those whose index `mine`
-/// selects); a NUL sample that the server refused (`refused`) must be absent.
-async fn check_corpus(
-    cx: &mut Ctx,
-    user: &SyncUser,
-    coll: &str,
-    samples: &[Sample],
-    mine: impl Fn(usize) -> bool,
-    refused: &BTreeSet<String>,
-    how: &str,
-) -> CaseResult {
-    let listing = cx.send_as(user, SyncRequest::get(format!("storage/{coll}?full=1"))).await?.status(200)?.json()?;
-    let stored: BTreeMap<String, Value> = listing
-        .as_array()
-        .ok_or_else(|| Failure::mismatch("full listing", "a JSON list", &listing))?
-        .iter()
-        .filter_map(|r| Some((r["id"].as_str()?.to_owned(), r.clone())))
-        .collect();
-    for (i, s) in samples.iter().enumerate().filter(|(i, _)| mine(*i)) {
-        let id = format!("p{i:02}");
-        if refused.contains(&id) {
-            ensure!(s.nul, "{how}: sample {} was refused, but only U+0000 may be", s.label);
-            ensure!(!stored.contains_key(&id), "{how}: the refused sample {} was stored anyway", s.label);
-            continue;
+impl Route {
+    const ALL: [Route; 5] = [Route::Put, Route::Post, Route::BatchStart, Route::BatchAppend, Route::BatchCommit];
+
+    fn label(self) -> &'static str {
+        match self {
+            Route::Put => "PUT",
+            Route::Post => "POST",
+            Route::BatchStart => "batch start",
+            Route::BatchAppend => "batch append",
+            Route::BatchCommit => "batch commit body",
         }
-        let got = stored.get(&id).and_then(|r| r["payload"].as_str());
-        ensure_eq!(Some(s.text.as_str()), got, "{how}: payload {} ({id}) reads back exactly", s.label);
     }
+
+    fn coll(self) -> &'static str {
+        match self {
+            Route::Put => "e11put",
+            Route::Post => "e11post",
+            Route::BatchStart => "e11start",
+            Route::BatchAppend => "e11append",
+            Route::BatchCommit => "e11commit",
+        }
+    }
+}
+
+/// Whether a POST-like answer stored record `id`; a record it did not store must be the NUL
+/// sample (E-11 lets a server refuse U+0000 per record), and no id may be in both lists.
+fn stored_by(answer: &Value, id: &str, s: &Sample, how: &str) -> Result<bool, Failure> {
+    let success = success_of(answer)?;
+    ensure!(success.is_disjoint(&failed_of(answer)?), "{how}: ids both in success and failed: {answer}");
+    if success.contains(id) {
+        return Ok(true);
+    }
+    ensure!(s.nul, "{how}: sample {} was refused, but only U+0000 may be: {answer}", s.label);
+    Ok(false)
+}
+
+/// E-11 for one sample and one route: `user` writes it as record `id`, which then reads back
+/// exactly, or (the NUL sample only) was refused per record and is absent.
+async fn round_trip(cx: &mut Ctx, user: &SyncUser, route: Route, id: &str, s: &Sample) -> CaseResult {
+    let coll = route.coll();
+    let how = route.label();
+    let record = json!([{ "id": id, "payload": s.text }]);
+    let stored = match route {
+        Route::Put => {
+            let req = SyncRequest::put(format!("storage/{coll}/{id}")).json(&json!({ "payload": s.text }));
+            let resp = cx.send_as(user, req).await?;
+            if s.nul && resp.code() == 400 {
+                resp.error(400, 8)?;
+                false
+            } else {
+                resp.status(200)?;
+                true
+            }
+        }
+        Route::Post => {
+            let answer = cx.send_as(user, SyncRequest::post(format!("storage/{coll}")).json(&record)).await?.status(200)?.json()?;
+            stored_by(&answer, id, s, how)?
+        }
+        Route::BatchStart => {
+            let answer = cx.send_as(user, batch_post(coll, "true", false).json(&record)).await?.status(202)?.json()?;
+            let staged = stored_by(&answer, id, s, how)?;
+            let batch = batch_id(&answer)?;
+            cx.send_as(user, batch_post(coll, &batch, true).json(&json!([]))).await?.status(200)?;
+            staged
+        }
+        Route::BatchAppend => {
+            let batch = started_batch(&cx.send_as(user, batch_post(coll, "true", false).json(&json!([]))).await?)?;
+            let answer = cx.send_as(user, batch_post(coll, &batch, false).json(&record)).await?.status(202)?.json()?;
+            let staged = stored_by(&answer, id, s, how)?;
+            cx.send_as(user, batch_post(coll, &batch, true).json(&json!([]))).await?.status(200)?;
+            staged
+        }
+        Route::BatchCommit => {
+            let batch = started_batch(&cx.send_as(user, batch_post(coll, "true", false).json(&json!([]))).await?)?;
+            let answer = cx.send_as(user, batch_post(coll, &batch, true).json(&record)).await?.status(200)?.json()?;
+            stored_by(&answer, id, s, how)?
+        }
+    };
+    let resp = cx.send_as(user, SyncRequest::get(format!("storage/{coll}/{id}"))).await?;
+    if !stored {
+        ensure!(resp.code() == 404, "{how}: the refused sample {} was stored anyway ({} {})", s.label, resp.code(), resp.text());
+        return Ok(());
+    }
+    let got = resp.status(200)?.json()?;
+    ensure_eq!(Some(s.text.as_str()), got["payload"].as_str(), "{how}: payload {} ({id}) reads back exactly", s.label);
     Ok(())
 }
 
-fn corpus_records(samples: &[Sample]) -> Vec<Value> {
-    samples.iter().enumerate().map(|(i, s)| json!({ "id": format!("p{i:02}"), "payload": s.text })).collect()
+/// E-09 on a new collection: `req` (as `what`) succeeds, stores nothing, leaves `coll` unlisted
+/// and the storage ts where it was.
+async fn stores_nothing(cx: &mut Ctx, coll: &str, req: SyncRequest, what: &str) -> CaseResult {
+    let post = req.method().as_str() == "POST";
+    let (map0, s0) = info(cx).await?;
+    let resp = cx.send(req).await?;
+    if post {
+        let answer = resp.status(200)?.json()?;
+        ensure!(success_of(&answer)?.is_empty(), "{what}: nothing succeeds: {answer}");
+    } else {
+        resp.success()?;
+    }
+    let (map, storage_ts) = info(cx).await?;
+    ensure!(map.get(coll).is_none(), "{what}: {coll} must stay unlisted: {map}");
+    ensure_eq!(map0, map, "info/collections after {what}");
+    ensure_eq!(s0, storage_ts, "the storage ts after {what}");
+    let resp = cx.get(&format!("storage/{coll}")).await?;
+    ensure_eq!(json!([]), resp.status(200)?.json()?, "{coll} lists nothing");
+    ensure_eq!(Some("0.00"), resp.header("x-last-modified"), "{coll} has no ts");
+    Ok(())
+}
+
+/// E-09 on existing collection `coll`: `req` (as `what`) is a write with a new T above the
+/// storage ts, which becomes the collection's and the storage ts.
+async fn ordinary_write(cx: &mut Ctx, coll: &str, req: SyncRequest, what: &str) -> CaseResult {
+    let post = req.method().as_str() == "POST";
+    let (_, s0) = info(cx).await?;
+    let resp = cx.send(req).await?;
+    let t = if post { written_at(&resp)? } else { resp.status(200)?.stamp("x-last-modified")? };
+    ensure!(t > s0, "{what} is a write with a new T ({t} after {s0})");
+    let (map, storage_ts) = info(cx).await?;
+    ensure_eq!(t, Stamp::from_json(&map[coll])?, "collection ts after {what}");
+    ensure_eq!(t, storage_ts, "storage ts after {what}");
+    Ok(())
+}
+
+/// E-10: POSTing `body` to e10 is 400 with `code` and changes neither e10 nor the storage ts.
+async fn whole_request_error(cx: &mut Ctx, what: &str, body: &str, code: u32) -> CaseResult {
+    let before = records(cx, "e10").await?;
+    let (_, s0) = info(cx).await?;
+    let req = SyncRequest::post("storage/e10").header("Content-Type", "application/json").body(body.as_bytes().to_vec());
+    let resp = cx.send(req).await?;
+    bad_request(cx, &resp, code, &format!("a body with {what}"))?;
+    ensure_eq!(before, records(cx, "e10").await?, "e10 after a body with {what}");
+    let (_, storage_ts) = info(cx).await?;
+    ensure_eq!(s0, storage_ts, "storage ts after a body with {what}");
+    Ok(())
 }
 
 // ---- the cases --------------------------------------------------------------------------------
@@ -542,42 +632,37 @@ pub fn cases() -> Vec<Case> {
         }),
         Case::new("E-09", "writes that store nothing create no collection and move no ts", |mut cx| {
             Box::pin(async move {
-                let t0 = cx.put("storage/e09base/r", json!({ "payload": "x" })).await?.status(200)?.stamp("x-last-modified")?;
-                cx.post("storage/e09empty", json!([])).await?.status(200)?;
-                let answer = cx.post("storage/e09failed", json!([{ "id": "a", "payload": "x", "ttl": -1 }])).await?.status(200)?.json()?;
-                ensure!(success_of(&answer)?.is_empty(), "the invalid record fails: {answer}");
-                cx.delete("storage/e09del?ids=x").await?.success()?;
-                let (map, storage_ts) = info(&mut cx).await?;
-                ensure_eq!(json!({ "e09base": map["e09base"].clone() }), map, "only e09base is listed");
-                ensure_eq!(t0, storage_ts, "the storage ts is still the PUT's");
-                for coll in ["e09empty", "e09failed", "e09del"] {
-                    let resp = cx.get(&format!("storage/{coll}")).await?;
-                    ensure_eq!(json!([]), resp.status(200)?.json()?, "{coll} lists nothing");
-                    ensure_eq!(Some("0.00"), resp.header("x-last-modified"), "{coll} has no ts");
+                cx.put("storage/e09base/r", json!({ "payload": "x" })).await?.status(200)?.stamp("x-last-modified")?;
+                let invalid = || json!([{ "id": "a", "payload": "x", "ttl": -1 }]);
+                let on_new = [
+                    ("POST [] to a new collection", "e09empty", SyncRequest::post("storage/e09empty").json(&json!([]))),
+                    ("POST of an invalid record to a new collection", "e09failed", SyncRequest::post("storage/e09failed").json(&invalid())),
+                    ("DELETE ?ids=x on a new collection", "e09del", SyncRequest::delete("storage/e09del?ids=x")),
+                ];
+                for (what, coll, req) in on_new {
+                    let v = cx.variant(what);
+                    let r = stores_nothing(&mut cx, coll, req, what).await;
+                    cx.settle(v, r);
                 }
 
                 // On an existing collection the same requests are ordinary writes.
-                let t1 = written_at(&cx.post("storage/e09base", json!([])).await?)?;
-                ensure!(t1 > t0, "POST [] to an existing collection is a write with a new T ({t1} after {t0})");
-                let (map, storage_ts) = info(&mut cx).await?;
-                ensure_eq!(t1, Stamp::from_json(&map["e09base"])?, "collection ts after POST []");
-                ensure_eq!(t1, storage_ts, "storage ts after POST []");
-                let t2 = written_at(&cx.post("storage/e09base", json!([{ "id": "a", "payload": "x", "ttl": -1 }])).await?)?;
-                ensure!(t2 > t1, "an all-failed POST to an existing collection is a write ({t2} after {t1})");
-                let resp = cx.delete("storage/e09base?ids=nothere").await?;
-                let t3 = resp.status(200)?.stamp("x-last-modified")?;
-                ensure!(t3 > t2, "DELETE ?ids on an existing collection is a write ({t3} after {t2})");
-                let (map, storage_ts) = info(&mut cx).await?;
-                ensure_eq!(t3, Stamp::from_json(&map["e09base"])?, "collection ts after DELETE ?ids");
-                ensure_eq!(t3, storage_ts, "storage ts after DELETE ?ids");
+                let on_existing = [
+                    ("POST [] to an existing collection", SyncRequest::post("storage/e09base").json(&json!([]))),
+                    ("POST of an invalid record to an existing collection", SyncRequest::post("storage/e09base").json(&invalid())),
+                    ("DELETE ?ids=nothere on an existing collection", SyncRequest::delete("storage/e09base?ids=nothere")),
+                ];
+                for (what, req) in on_existing {
+                    let v = cx.variant(what);
+                    let r = ordinary_write(&mut cx, "e09base", req, what).await;
+                    cx.settle(v, r);
+                }
                 ensure_eq!(names(&["r"]), ids(&mut cx, "e09base").await?, "the record is untouched");
                 Ok(())
             })
         }),
         Case::new("E-10", "a malformed POST body fails whole: 400 and nothing stored", |mut cx| {
             Box::pin(async move {
-                let t0 = written_at(&cx.post("storage/e10", json!([{ "id": "keep", "payload": "orig" }])).await?)?;
-                let before = records(&mut cx, "e10").await?;
+                written_at(&cx.post("storage/e10", json!([{ "id": "keep", "payload": "orig" }])).await?)?;
                 let bodies: &[(&str, &str, u32)] = &[
                     ("a string", r#""notalist""#, 8),
                     ("a number", "42", 8),
@@ -592,12 +677,9 @@ pub fn cases() -> Vec<Case> {
                     ("unparseable JSON", r#"[{"id":"new","payload":"x"}"#, 6),
                 ];
                 for (what, body, code) in bodies {
-                    let req = SyncRequest::post("storage/e10").header("Content-Type", "application/json").body(body.as_bytes().to_vec());
-                    let resp = cx.send(req).await?;
-                    bad_request(&mut cx, &resp, *code, &format!("a body with {what}"))?;
-                    ensure_eq!(before, records(&mut cx, "e10").await?, "e10 after a body with {what}");
-                    let (_, storage_ts) = info(&mut cx).await?;
-                    ensure_eq!(t0, storage_ts, "storage ts after a body with {what}");
+                    let v = cx.variant(format!("POST body with {what}"));
+                    let r = whole_request_error(&mut cx, what, body, *code).await;
+                    cx.settle(v, r);
                 }
 
                 let bad = r#"{"ciphertext": "IDontKnowWhatImDoing", "IV": "AAAAAAAAAAAAAAAAAAAAAA=="}"#;
@@ -620,84 +702,46 @@ pub fn cases() -> Vec<Case> {
             Box::pin(async move {
                 let limits = cx.limits().clone();
                 let samples = corpus(cx.rng(), &limits);
-
-                // PUT, one record each, spread over a few users: one user's writes each wait for
-                // a new tick of the 10 ms ts grid (I-04).
-                let users: Vec<SyncUser> = vec![cx.me(), cx.user(), cx.user(), cx.user()];
-                let mut refused = BTreeSet::new();
-                for (i, s) in samples.iter().enumerate() {
-                    let req = SyncRequest::put(format!("storage/e11put/p{i:02}")).json(&json!({ "payload": s.text }));
-                    let resp = cx.send_as(&users[i % users.len()], req).await?;
-                    if s.nul && resp.code() == 400 {
-                        resp.error(400, 8)?;
-                        refused.insert(format!("p{i:02}"));
-                    } else {
-                        resp.status(200).map_err(|f| Failure { message: format!("PUT of {}: {}", s.label, f.message), ..f })?;
+                // Writes rotate over several users: one user's writes each wait for a new tick of
+                // the 10 ms ts grid (I-04).
+                let users: Vec<SyncUser> = std::iter::once(cx.me()).chain((1..10).map(|_| cx.user())).collect();
+                let mut turn = 0;
+                for route in Route::ALL {
+                    for (i, s) in samples.iter().enumerate() {
+                        let user = users[turn % users.len()].clone();
+                        turn += 1;
+                        let v = cx.variant(format!("{} sample {}", route.label(), s.label));
+                        let r = round_trip(&mut cx, &user, route, &format!("p{i:02}"), s).await;
+                        cx.settle(v, r);
                     }
                 }
-                for (k, user) in users.iter().enumerate() {
-                    check_corpus(&mut cx, user, "e11put", &samples, |i| i % users.len() == k, &refused, "PUT").await?;
-                }
-                let me = cx.me();
-
-                // Plain POSTs.
-                let records_all = corpus_records(&samples);
-                let mut refused = BTreeSet::new();
-                for body in post_bodies(&records_all, &limits) {
-                    let posted: Vec<String> = body.iter().filter_map(|r| r["id"].as_str().map(str::to_owned)).collect();
-                    let answer = cx.post("storage/e11post", Value::Array(body)).await?.status(200)?.json()?;
-                    let failed = failed_of(&answer)?;
-                    let success = success_of(&answer)?;
-                    ensure!(success.is_disjoint(&failed), "ids both in success and failed: {answer}");
-                    refused.extend(posted.into_iter().filter(|id| !success.contains(id)));
-                }
-                check_corpus(&mut cx, &me, "e11post", &samples, |_| true, &refused, "POST").await?;
-
-                // A batch: the first body starts it, the middle ones append, the last commits.
-                let mut bodies = post_bodies(&records_all, &limits);
-                let last = if bodies.len() > 1 { bodies.pop().unwrap_or_default() } else { Vec::new() };
-                let mut refused = BTreeSet::new();
-                let mut batch: Option<String> = None;
-                for body in bodies {
-                    let posted: Vec<String> = body.iter().filter_map(|r| r["id"].as_str().map(str::to_owned)).collect();
-                    let mut req = SyncRequest::post("storage/e11batch");
-                    req = match &batch {
-                        None => req.query("batch", "true"),
-                        Some(id) => req.query("batch", id),
-                    };
-                    let answer = cx.send(req.json(&Value::Array(body))).await?.status(202)?.json()?;
-                    if batch.is_none() {
-                        batch = Some(match &answer["batch"] {
-                            Value::String(s) => s.clone(),
-                            Value::Number(n) => n.to_string(),
-                            other => return Err(Failure::mismatch("batch id", "a string", other)),
-                        });
-                    }
-                    let success = success_of(&answer)?;
-                    refused.extend(posted.into_iter().filter(|id| !success.contains(id)));
-                }
-                let batch = batch.ok_or_else(|| Failure::new("the corpus produced no batch body"))?;
-                let posted: Vec<String> = last.iter().filter_map(|r| r["id"].as_str().map(str::to_owned)).collect();
-                let commit = SyncRequest::post("storage/e11batch").query("batch", &batch).query("commit", "true").json(&Value::Array(last));
-                let answer = cx.send(commit).await?.status(200)?.json()?;
-                let success = success_of(&answer)?;
-                refused.extend(posted.into_iter().filter(|id| !success.contains(id)));
-                check_corpus(&mut cx, &me, "e11batch", &samples, |_| true, &refused, "batch commit").await?;
 
                 // A lone surrogate escape is still a JSON string: stored, or refused per record.
-                let raw = r#"[{"id":"ok","payload":"fine"},{"id":"lone","payload":"x\udc00y"}]"#;
-                let req = SyncRequest::post("storage/e11lone").header("Content-Type", "application/json").body(raw.as_bytes().to_vec());
-                let answer = cx.send(req).await?.status(200)?.json()?;
-                let success = success_of(&answer)?;
-                ensure!(success.contains("ok"), "the record next to a lone surrogate succeeds: {answer}");
-                let stored = records(&mut cx, "e11lone").await?;
-                ensure_eq!(success, stored.keys().cloned().collect::<BTreeSet<_>>(), "records stored beside a lone surrogate");
-                let raw = r#"{"payload":"\ud800"}"#;
-                let req = SyncRequest::put("storage/e11lone/put").header("Content-Type", "application/json").body(raw.as_bytes().to_vec());
-                let resp = cx.send(req).await?;
-                if resp.code() != 200 {
-                    resp.error(400, 8).map_err(|f| Failure { message: format!("PUT of a lone surrogate: {}", f.message), ..f })?;
+                let v = cx.variant("POST a lone surrogate escape beside a fine record");
+                let r = async {
+                    let raw = r#"[{"id":"ok","payload":"fine"},{"id":"lone","payload":"x\udc00y"}]"#;
+                    let req = SyncRequest::post("storage/e11lone").header("Content-Type", "application/json").body(raw.as_bytes().to_vec());
+                    let answer = cx.send(req).await?.status(200)?.json()?;
+                    let success = success_of(&answer)?;
+                    ensure!(success.contains("ok"), "the record next to a lone surrogate succeeds: {answer}");
+                    let stored = records(&mut cx, "e11lone").await?;
+                    ensure_eq!(success, stored.keys().cloned().collect::<BTreeSet<_>>(), "records stored beside a lone surrogate");
+                    Ok(())
                 }
+                .await;
+                cx.settle(v, r);
+                let v = cx.variant("PUT a lone surrogate escape");
+                let r = async {
+                    let raw = r#"{"payload":"\ud800"}"#;
+                    let req = SyncRequest::put("storage/e11lone/put").header("Content-Type", "application/json").body(raw.as_bytes().to_vec());
+                    let resp = cx.send(req).await?;
+                    if resp.code() != 200 {
+                        resp.error(400, 8).map_err(|f| Failure { message: format!("PUT of a lone surrogate: {}", f.message), ..f })?;
+                    }
+                    Ok(())
+                }
+                .await;
+                cx.settle(v, r);
                 Ok(())
             })
         }),

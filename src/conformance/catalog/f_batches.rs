@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use super::steps::*;
-use crate::client::SyncRequest;
+use crate::client::{SyncRequest, SyncUser};
 use crate::conformance::{Case, CaseResult, Ctx, Failure, Need, Resp, Stamp};
 use crate::{ensure, ensure_eq};
 
@@ -15,34 +15,26 @@ pub const UNCHECKED: &[(&str, &str)] = &[];
 
 // ---- steps ------------------------------------------------------------------------------------
 
+/// A plain POST to `coll`, for the query strings `batch_post` does not build.
 fn to(coll: &str) -> SyncRequest {
     SyncRequest::post(format!("storage/{coll}"))
 }
 
-/// The opaque id of a 202 answer (a string; a number is taken as its text).
-fn batch_id(answer: &Value) -> Result<String, Failure> {
-    match &answer["batch"] {
-        Value::String(s) if !s.is_empty() => Ok(s.clone()),
-        Value::Number(n) => Ok(n.to_string()),
-        other => Err(Failure::mismatch("the batch id of a 202 answer", "a non-empty string", other)),
-    }
-}
-
 /// Starts a batch in `coll` with `body`: 202 and an id.
 async fn start(cx: &mut Ctx, coll: &str, body: Value) -> Result<(String, Value), Failure> {
-    let resp = cx.send(to(coll).query("batch", "true").json(&body)).await?;
+    let resp = cx.send(batch_post(coll, "true", false).json(&body)).await?;
     let answer = resp.status(202)?.json()?;
     Ok((batch_id(&answer)?, answer))
 }
 
 /// Appends `body` to batch `id` (the id percent-encoded, F-02).
 async fn append(cx: &mut Ctx, coll: &str, id: &str, body: Value) -> Result<Resp, Failure> {
-    cx.send(to(coll).query("batch", id).json(&body)).await
+    cx.send(batch_post(coll, id, false).json(&body)).await
 }
 
 /// Commits batch `id` with `body`.
 async fn commit(cx: &mut Ctx, coll: &str, id: &str, body: Value) -> Result<Resp, Failure> {
-    cx.send(to(coll).query("batch", id).query("commit", "true").json(&body)).await
+    cx.send(batch_post(coll, id, true).json(&body)).await
 }
 
 fn numbered(range: std::ops::Range<usize>, payload: &str) -> Vec<Value> {
@@ -58,6 +50,21 @@ fn refused(resp: &Resp, code: Option<u32>, what: &str) -> Result<(), Failure> {
     checked.map_err(|f| Failure { message: format!("{what}: {}", f.message), ..f })
 }
 
+/// Sends `req` (as `user`, else as the case's own user) as the variant `what`, which must be
+/// refused ([`refused`]).
+async fn expect_refused(cx: &mut Ctx, what: &str, req: SyncRequest, user: Option<&SyncUser>, code: Option<u32>) {
+    let v = cx.variant(what);
+    let r = async {
+        let resp = match user {
+            Some(u) => cx.send_as(u, req).await?,
+            None => cx.send(req).await?,
+        };
+        refused(&resp, code, what)
+    }
+    .await;
+    cx.settle(v, r);
+}
+
 /// F-09 ttl-only entries; `Ok(false)` when the server clock jumped past the ttl too early.
 async fn batch_ttl_update(cx: &mut Ctx, coll: &str) -> Result<bool, Failure> {
     written_at(&cx.post(&format!("storage/{coll}"), json!([
@@ -65,8 +72,8 @@ async fn batch_ttl_update(cx: &mut Ctx, coll: &str) -> Result<bool, Failure> {
         { "id": "b", "payload": "bea" },
         { "id": "c", "payload": "see" },
     ])).await?)?;
-    let resp = cx.send(to(coll).query("batch", "true").json(&json!([]))).await?;
-    let id = batch_id(&resp.status(202)?.json()?)?;
+    let resp = cx.send(batch_post(coll, "true", false).json(&json!([]))).await?;
+    let id = started_batch(&resp)?;
     let orig = resp.stamp("x-last-modified")?;
     for rec in [json!({ "id": "a", "ttl": 2 }), json!({ "id": "b", "ttl": 2 })] {
         let resp = append(cx, coll, &id, json!([rec])).await?;
@@ -105,6 +112,13 @@ async fn ttl_from_commit(cx: &mut Ctx, coll: &str) -> Result<bool, Failure> {
     Ok(true)
 }
 
+/// F-17: commit `req` of a batch in `coll`, which holds nothing yet, is 400/17 and applies nothing.
+async fn refused_commit_applies_nothing(cx: &mut Ctx, coll: &str, req: SyncRequest, what: &str) -> CaseResult {
+    refused(&cx.send(req).await?, Some(17), what)?;
+    ensure_eq!(Vec::<String>::new(), ids(cx, coll).await?, "a refused commit applies nothing");
+    Ok(())
+}
+
 /// F-17 by record count, in collection `coll`.
 async fn batch_record_total(cx: &mut Ctx, coll: &str) -> CaseResult {
     let limits = cx.limits().clone();
@@ -121,11 +135,12 @@ async fn batch_record_total(cx: &mut Ctx, coll: &str) -> CaseResult {
     // Restaging a staged id adds no id.
     append(cx, coll, &id, json!([{ "id": "0000", "payload": "restaged" }])).await?.status(202)?;
     let over = json!([{ "id": "0001", "payload": "changed" }, { "id": "extra", "payload": "x" }]);
-    refused(&append(cx, coll, &id, over.clone()).await?, Some(17), "append past max_total_records")?;
-    let req = to(coll).query("batch", &id).header("X-Weave-Total-Records", "1").json(&over);
-    refused(&cx.send(req).await?, Some(17), "append past max_total_records declaring a small total")?;
-    refused(&commit(cx, coll, &id, over).await?, Some(17), "commit past max_total_records")?;
-    ensure_eq!(Vec::<String>::new(), ids(cx, coll).await?, "a refused commit applies nothing");
+    expect_refused(cx, "append past max_total_records", batch_post(coll, &id, false).json(&over), None, Some(17)).await;
+    let req = batch_post(coll, &id, false).header("X-Weave-Total-Records", "1").json(&over);
+    expect_refused(cx, "append past max_total_records declaring a small total", req, None, Some(17)).await;
+    let v = cx.variant("commit past max_total_records");
+    let r = refused_commit_applies_nothing(cx, coll, batch_post(coll, &id, true).json(&over), "commit past max_total_records").await;
+    cx.settle(v, r);
     written_at(&commit(cx, coll, &id, json!([])).await?)?;
     let stored = records(cx, coll).await?;
     ensure_eq!(total, stored.len(), "the accepted records are committed");
@@ -156,15 +171,94 @@ async fn batch_byte_total(cx: &mut Ctx, coll: &str) -> CaseResult {
         staged += this;
         n += 1;
     }
-    refused(&append(cx, coll, &id, json!([{ "id": "extra", "payload": "é" }])).await?, Some(17), "one more byte (two, as é)")?;
-    refused(&append(cx, coll, &id, json!([{ "id": "extra", "payload": "x" }])).await?, Some(17), "one more byte")?;
-    refused(&commit(cx, coll, &id, json!([{ "id": "extra", "payload": "x" }])).await?, Some(17), "one more byte in the commit")?;
-    ensure_eq!(Vec::<String>::new(), ids(cx, coll).await?, "a refused commit applies nothing");
+    expect_refused(
+        cx,
+        "append of one more byte (two, as é)",
+        batch_post(coll, &id, false).json(&json!([{ "id": "extra", "payload": "é" }])),
+        None,
+        Some(17),
+    )
+    .await;
+    expect_refused(
+        cx,
+        "append of one more byte",
+        batch_post(coll, &id, false).json(&json!([{ "id": "extra", "payload": "x" }])),
+        None,
+        Some(17),
+    )
+    .await;
+    let v = cx.variant("commit body with one more byte");
+    let req = batch_post(coll, &id, true).json(&json!([{ "id": "extra", "payload": "x" }]));
+    let r = refused_commit_applies_nothing(cx, coll, req, "commit body with one more byte").await;
+    cx.settle(v, r);
     written_at(&commit(cx, coll, &id, json!([{ "id": "empty", "payload": "" }])).await?)?;
     let listed: BTreeSet<String> = ids(cx, coll).await?.into_iter().collect();
     let mut expect: BTreeSet<String> = (0..n).map(|i| format!("r{i}")).collect();
     expect.insert("empty".into());
     ensure_eq!(expect, listed, "exactly max_total_bytes (and an empty payload) commit");
+    Ok(())
+}
+
+/// The `batch` parameter of an F-04 request.
+#[derive(Clone, Copy)]
+enum F04Batch {
+    /// No `batch` at all.
+    Absent,
+    /// `batch=true`.
+    True,
+    /// The id of a batch opened for the request, holding `a`.
+    Open,
+}
+
+/// F-04: a commit request with `commit=value` in collection `coll` (its own) is 400/0, stores
+/// nothing and creates no collection; an open batch still commits afterwards.
+async fn refused_commit(cx: &mut Ctx, coll: &str, batch: F04Batch, value: &str, body: Value, what: &str) -> CaseResult {
+    let open = match batch {
+        F04Batch::Open => Some(start(cx, coll, json!([{ "id": "a", "payload": "staged" }])).await?.0),
+        _ => None,
+    };
+    let req = match (batch, &open) {
+        (F04Batch::Absent, _) => to(coll),
+        (F04Batch::True, _) | (F04Batch::Open, None) => to(coll).query("batch", "true"),
+        (F04Batch::Open, Some(id)) => to(coll).query("batch", id),
+    };
+    let resp = cx.send(req.query("commit", value).json(&body)).await?;
+    refused(&resp, Some(0), what)?;
+    ensure_eq!(Vec::<String>::new(), ids(cx, coll).await?, "a refused commit ({what}) stores nothing");
+    let (map, _) = info(cx).await?;
+    ensure!(map.get(coll).is_none(), "a refused commit ({what}) creates no collection: {map}");
+    if let Some(id) = open {
+        written_at(&commit(cx, coll, &id, json!([])).await?)?;
+        ensure_eq!(names(&["a"]), ids(cx, coll).await?, "the batch still commits after the refused {what}");
+    }
+    Ok(())
+}
+
+/// F-07: batch `coll` (its own) with five staged records, committed with `body` as
+/// `content_type`: applied if the form `works`, else 400 and nothing applied.
+async fn empty_commit(cx: &mut Ctx, coll: &str, content_type: &str, body: &str, works: bool) -> CaseResult {
+    let (id, answer) = start(cx, coll, Value::Array(numbered(0..5, "X"))).await?;
+    ensure_eq!(5, success_of(&answer)?.len(), "five records staged");
+    let req = batch_post(coll, &id, true).header("Content-Type", content_type).body(body.as_bytes().to_vec());
+    let resp = cx.send(req).await?;
+    let what = format!("commit with {content_type} body {body:?}");
+    if works {
+        resp.status(200).map_err(|f| Failure { message: format!("{what}: {}", f.message), ..f })?;
+        ensure_eq!(5, ids(cx, coll).await?.len(), "records applied by a {what}");
+    } else {
+        refused(&resp, None, &what)?;
+        ensure_eq!(Vec::<String>::new(), ids(cx, coll).await?, "records applied by a refused {what}");
+    }
+    Ok(())
+}
+
+/// F-13: an append to, or a commit of, batch `value` in `coll` (its own) is 400/0 and stores
+/// nothing.
+async fn unknown_batch(cx: &mut Ctx, coll: &str, value: &str, commit: bool, what: &str) -> CaseResult {
+    let body = if commit { json!([{ "id": "g", "payload": "x" }]) } else { json!([{ "id": "f", "payload": "pantomime" }]) };
+    let resp = cx.send(batch_post(coll, value, commit).json(&body)).await?;
+    refused(&resp, Some(0), what)?;
+    ensure_eq!(Vec::<String>::new(), ids(cx, coll).await?, "nothing stored by the {what}");
     Ok(())
 }
 
@@ -182,7 +276,7 @@ pub fn cases() -> Vec<Case> {
                     { "id": "b", "payload": "pancreas" },
                     { "id": "13", "payload": "portnoy" },
                 ]);
-                let resp = cx.send(to("f01").query("batch", "true").json(&body)).await?;
+                let resp = cx.send(batch_post("f01", "true", false).json(&body)).await?;
                 let answer = resp.status(202)?.json()?;
                 batch_id(&answer)?;
                 ensure_eq!(set(&["13", "a", "b"]), success_of(&answer)?, "staged ids in success");
@@ -200,8 +294,8 @@ pub fn cases() -> Vec<Case> {
                 ensure_eq!(t0, Stamp::from_json(&map["f01"])?, "info/collections during the batch");
                 ensure_eq!(t0, storage_ts, "storage ts during the batch");
                 // `true` in another case also starts a batch.
-                let resp = cx.send(to("f01").query("batch", "TRUE").json(&json!([{ "id": "c", "payload": "x" }]))).await?;
-                batch_id(&resp.status(202)?.json()?)?;
+                let resp = cx.send(batch_post("f01", "TRUE", false).json(&json!([{ "id": "c", "payload": "x" }]))).await?;
+                started_batch(&resp)?;
                 ensure_eq!(names(&["12", "13"]), ids(&mut cx, "f01").await?, "listing after batch=TRUE");
                 Ok(())
             })
@@ -258,23 +352,30 @@ pub fn cases() -> Vec<Case> {
         }),
         Case::new("F-04", "commit without a batch, or with a value other than true, is 400/0", |mut cx| {
             Box::pin(async move {
-                let resp = cx.send(to("f04").query("commit", "true").json(&json!([]))).await?;
-                refused(&resp, Some(0), "commit=true without batch")?;
-                let resp = cx.send(to("f04").query("commit", "true").json(&json!([{ "id": "x", "payload": "x" }]))).await?;
-                refused(&resp, Some(0), "commit=true with records but without batch")?;
-                let (id, _) = start(&mut cx, "f04", json!([{ "id": "a", "payload": "staged" }])).await?;
-                for value in ["yes", "false", "1"] {
-                    let resp = cx.send(to("f04").query("batch", &id).query("commit", value).json(&json!([{ "id": "b", "payload": "x" }]))).await?;
-                    refused(&resp, Some(0), &format!("commit={value}"))?;
+                let open = || json!([{ "id": "b", "payload": "x" }]);
+                let requests: [(&str, F04Batch, &str, Value); 6] = [
+                    ("commit=true without batch", F04Batch::Absent, "true", json!([])),
+                    ("commit=true with records, without batch", F04Batch::Absent, "true", json!([{ "id": "x", "payload": "x" }])),
+                    ("commit=yes on an open batch", F04Batch::Open, "yes", open()),
+                    ("commit=false on an open batch", F04Batch::Open, "false", open()),
+                    ("commit=1 on an open batch", F04Batch::Open, "1", open()),
+                    ("batch=true&commit=yes", F04Batch::True, "yes", json!([{ "id": "c", "payload": "x" }])),
+                ];
+                for (i, (what, batch, value, body)) in requests.into_iter().enumerate() {
+                    let v = cx.variant(what);
+                    let r = refused_commit(&mut cx, &format!("f04v{i}"), batch, value, body, what).await;
+                    cx.settle(v, r);
                 }
-                let resp = cx.send(to("f04").query("batch", "true").query("commit", "yes").json(&json!([{ "id": "c", "payload": "x" }]))).await?;
-                refused(&resp, Some(0), "batch=true&commit=yes")?;
-                ensure_eq!(Vec::<String>::new(), ids(&mut cx, "f04").await?, "refused commits store nothing");
-                let (map, _) = info(&mut cx).await?;
-                ensure!(map.get("f04").is_none(), "refused commits create no collection: {map}");
-                let resp = cx.send(to("f04").query("batch", &id).query("commit", "True").json(&json!([]))).await?;
-                written_at(&resp)?;
-                ensure_eq!(names(&["a"]), ids(&mut cx, "f04").await?, "commit=True applies the batch");
+                let v = cx.variant("commit=True on an open batch");
+                let r = async {
+                    let (id, _) = start(&mut cx, "f04", json!([{ "id": "a", "payload": "staged" }])).await?;
+                    let resp = cx.send(to("f04").query("batch", &id).query("commit", "True").json(&json!([]))).await?;
+                    written_at(&resp)?;
+                    ensure_eq!(names(&["a"]), ids(&mut cx, "f04").await?, "commit=True applies the batch");
+                    Ok(())
+                }
+                .await;
+                cx.settle(v, r);
                 Ok(())
             })
         })
@@ -340,7 +441,7 @@ pub fn cases() -> Vec<Case> {
                 ensure!(t > ts2, "overwriting in place moves c2's ts ({t} after {ts2})");
                 let (map, storage_ts) = info(&mut cx).await?;
                 ensure_eq!((ts1, t, t), (Stamp::from_json(&map["f05c1"])?, Stamp::from_json(&map["f05c2"])?, storage_ts), "(c1, c2, storage) ts");
-                let resp = cx.send(to("f05c1").query("batch", "true").query("commit", "true").json(&json!([{ "id": "d", "payload": "dee" }]))).await?;
+                let resp = cx.send(batch_post("f05c1", "true", true).json(&json!([{ "id": "d", "payload": "dee" }]))).await?;
                 let t1 = written_at(&resp)?;
                 ensure!(t1 > ts1 && t1 >= t, "adding to c1 moves its ts past both ({t1} after {ts1} and {t})");
                 let (map, storage_ts) = info(&mut cx).await?;
@@ -379,23 +480,9 @@ pub fn cases() -> Vec<Case> {
                     ("application/newlines", "[]", false),
                 ];
                 for (i, (content_type, body, works)) in forms.iter().enumerate() {
-                    let coll = format!("f07n{i}");
-                    let (id, answer) = start(&mut cx, &coll, Value::Array(numbered(0..5, "X"))).await?;
-                    ensure_eq!(5, success_of(&answer)?.len(), "five records staged");
-                    let req = to(&coll)
-                        .query("batch", &id)
-                        .query("commit", "true")
-                        .header("Content-Type", *content_type)
-                        .body(body.as_bytes().to_vec());
-                    let resp = cx.send(req).await?;
-                    let what = format!("commit with {content_type} body {body:?}");
-                    if *works {
-                        resp.status(200).map_err(|f| Failure { message: format!("{what}: {}", f.message), ..f })?;
-                        ensure_eq!(5, ids(&mut cx, &coll).await?.len(), "records applied by a {what}");
-                    } else {
-                        refused(&resp, None, &what)?;
-                        ensure_eq!(Vec::<String>::new(), ids(&mut cx, &coll).await?, "records applied by a refused {what}");
-                    }
+                    let v = cx.variant(format!("commit with {content_type} body {body:?}"));
+                    let r = empty_commit(&mut cx, &format!("f07n{i}"), content_type, body, *works).await;
+                    cx.settle(v, r);
                 }
                 Ok(())
             })
@@ -404,7 +491,7 @@ pub fn cases() -> Vec<Case> {
         Case::new("F-08", "batch=true&commit=true is a plain POST: 200, modified, no batch id", |mut cx| {
             Box::pin(async move {
                 let body = json!([{ "id": "a", "payload": "aih" }, { "id": "b", "payload": "bie" }, { "id": "c", "payload": "cee" }]);
-                let resp = cx.send(to("f08").query("batch", "true").query("commit", "true").json(&body)).await?;
+                let resp = cx.send(batch_post("f08", "true", true).json(&body)).await?;
                 let t = written_at(&resp)?;
                 let answer = resp.json()?;
                 ensure!(answer.get("batch").is_none(), "no batch key: {answer}");
@@ -436,14 +523,14 @@ pub fn cases() -> Vec<Case> {
                     .await?,
                 )?;
                 let resp = cx
-                    .send(to("f09").query("batch", "true").json(&json!([
+                    .send(batch_post("f09", "true", false).json(&json!([
                         { "id": "b", "payload": "bii" },
                         { "id": "c", "payload": "sea" },
                         { "id": "n", "sortindex": null },
                         { "id": "d", "ttl": 3600 },
                     ])))
                     .await?;
-                let id = batch_id(&resp.status(202)?.json()?)?;
+                let id = started_batch(&resp)?;
                 ensure_eq!(orig, resp.stamp("x-last-modified")?, "X-Last-Modified of the 202");
                 written_at(&commit(&mut cx, "f09", &id, json!([])).await?)?;
                 let stored = records(&mut cx, "f09").await?;
@@ -529,15 +616,14 @@ pub fn cases() -> Vec<Case> {
             Box::pin(async move {
                 let long = "x".repeat(200);
                 let bad = ["sammich", "00000000-0000-0000-0000-000000000000", "-1", "null", "a/b%c", long.as_str()];
-                for value in bad {
-                    let resp = cx.send(to("f13").query("batch", value).json(&json!([{ "id": "f", "payload": "pantomime" }]))).await?;
-                    refused(&resp, Some(0), &format!("append to batch {value:?}"))?;
-                    let resp = cx
-                        .send(to("f13").query("batch", value).query("commit", "true").json(&json!([{ "id": "g", "payload": "x" }])))
-                        .await?;
-                    refused(&resp, Some(0), &format!("commit of batch {value:?}"))?;
+                for (i, value) in bad.into_iter().enumerate() {
+                    for (j, commit) in [false, true].into_iter().enumerate() {
+                        let what = if commit { format!("commit of batch {value:?}") } else { format!("append to batch {value:?}") };
+                        let v = cx.variant(what.clone());
+                        let r = unknown_batch(&mut cx, &format!("f13n{i}{j}"), value, commit, &what).await;
+                        cx.settle(v, r);
+                    }
                 }
-                ensure_eq!(Vec::<String>::new(), ids(&mut cx, "f13").await?, "nothing stored");
                 let (map, _) = info(&mut cx).await?;
                 ensure_eq!(json!({}), map, "no collection created");
                 Ok(())
@@ -554,13 +640,27 @@ pub fn cases() -> Vec<Case> {
                     json!([{ "id": "a", "payload": "aih" }, { "id": "b", "payload": "bie" }, { "id": "c", "payload": "cee" }]),
                 )
                 .await?;
-                refused(&append(&mut cx, "f14c2", &id, json!([{ "id": "d", "payload": "dii" }])).await?, None, "append from another collection")?;
-                refused(&commit(&mut cx, "f14c2", &id, json!([])).await?, None, "commit from another collection")?;
+                expect_refused(
+                    &mut cx,
+                    "append from another collection",
+                    batch_post("f14c2", &id, false).json(&json!([{ "id": "d", "payload": "dii" }])),
+                    None,
+                    None,
+                )
+                .await;
+                expect_refused(
+                    &mut cx,
+                    "commit from another collection",
+                    batch_post("f14c2", &id, true).json(&json!([])),
+                    None,
+                    None,
+                )
+                .await;
                 let other = cx.user();
-                let req = to("f14c1").query("batch", &id).json(&json!([{ "id": "x", "payload": "intruder" }]));
-                refused(&cx.send_as(&other, req).await?, None, "append by another user")?;
-                let req = to("f14c1").query("batch", &id).query("commit", "true").json(&json!([]));
-                refused(&cx.send_as(&other, req).await?, None, "commit by another user")?;
+                let req = batch_post("f14c1", &id, false).json(&json!([{ "id": "x", "payload": "intruder" }]));
+                expect_refused(&mut cx, "append by another user", req, Some(&other), None).await;
+                let req = batch_post("f14c1", &id, true).json(&json!([]));
+                expect_refused(&mut cx, "commit by another user", req, Some(&other), None).await;
                 let theirs = cx.send_as(&other, SyncRequest::get("storage/f14c1")).await?;
                 ensure_eq!(json!([]), theirs.status(200)?.json()?, "the other user has no records");
 
@@ -573,9 +673,9 @@ pub fn cases() -> Vec<Case> {
 
                 // Two users' batches in same-named collections keep their data apart.
                 let (mine, _) = start(&mut cx, "f14sep", json!([{ "id": "a", "payload": "aih" }])).await?;
-                let req = to("f14sep").query("batch", "true").json(&json!([{ "id": "b", "payload": "bee" }]));
-                let theirs = batch_id(&cx.send_as(&other, req).await?.status(202)?.json()?)?;
-                let req = to("f14sep").query("batch", &theirs).query("commit", "true").json(&json!([]));
+                let req = batch_post("f14sep", "true", false).json(&json!([{ "id": "b", "payload": "bee" }]));
+                let theirs = started_batch(&cx.send_as(&other, req).await?)?;
+                let req = batch_post("f14sep", &theirs, true).json(&json!([]));
                 cx.send_as(&other, req).await?.status(200)?;
                 let listed = cx.send_as(&other, SyncRequest::get("storage/f14sep")).await?.status(200)?.json()?;
                 ensure_eq!(json!(["b"]), listed, "the other user's collection after their commit");
@@ -594,8 +694,22 @@ pub fn cases() -> Vec<Case> {
             Box::pin(async move {
                 let (id, _) = start(&mut cx, "f15c1", json!([{ "id": "i", "payload": "aye" }])).await?;
                 written_at(&commit(&mut cx, "f15c1", &id, json!([])).await?)?;
-                refused(&append(&mut cx, "f15c1", &id, json!([{ "id": "k", "payload": "kay" }])).await?, None, "append to a committed batch")?;
-                refused(&commit(&mut cx, "f15c1", &id, json!([{ "id": "l", "payload": "ell" }])).await?, None, "second commit")?;
+                expect_refused(
+                    &mut cx,
+                    "append to a committed batch",
+                    batch_post("f15c1", &id, false).json(&json!([{ "id": "k", "payload": "kay" }])),
+                    None,
+                    None,
+                )
+                .await;
+                expect_refused(
+                    &mut cx,
+                    "second commit",
+                    batch_post("f15c1", &id, true).json(&json!([{ "id": "l", "payload": "ell" }])),
+                    None,
+                    None,
+                )
+                .await;
                 ensure_eq!(names(&["i"]), ids(&mut cx, "f15c1").await?, "nothing added through the spent id");
                 let (again, _) = start(&mut cx, "f15c2", json!([])).await?;
                 written_at(&commit(&mut cx, "f15c2", &again, json!([{ "id": "j", "payload": "jay" }])).await?)?;
@@ -610,8 +724,22 @@ pub fn cases() -> Vec<Case> {
                 let (second, _) = start(&mut cx, "f16", json!([{ "id": "b", "payload": "y" }])).await?;
                 // Upstream lifetime is 2 hours; the reference never allows longer (K-22).
                 cx.pass_time(Duration::from_secs(2 * 3600 + 60)).await?;
-                refused(&append(&mut cx, "f16", &first, json!([{ "id": "c", "payload": "z" }])).await?, Some(0), "append to an expired batch")?;
-                refused(&commit(&mut cx, "f16", &second, json!([])).await?, Some(0), "commit of an expired batch")?;
+                expect_refused(
+                    &mut cx,
+                    "append to an expired batch",
+                    batch_post("f16", &first, false).json(&json!([{ "id": "c", "payload": "z" }])),
+                    None,
+                    Some(0),
+                )
+                .await;
+                expect_refused(
+                    &mut cx,
+                    "commit of an expired batch",
+                    batch_post("f16", &second, true).json(&json!([])),
+                    None,
+                    Some(0),
+                )
+                .await;
                 ensure_eq!(Vec::<String>::new(), ids(&mut cx, "f16").await?, "nothing of the expired batches appears");
                 let (map, _) = info(&mut cx).await?;
                 ensure!(map.get("f16").is_none(), "expired batches create no collection: {map}");
@@ -646,21 +774,44 @@ pub fn cases() -> Vec<Case> {
                     { "id": "onemore", "payload": "X" },
                 ]);
                 // This batch is never committed: its answer is the check.
-                let (_, answer) = start(&mut cx, "f18bytes", body).await?;
-                ensure_eq!(set(&["big", "little"]), success_of(&answer)?, "little and big fill max_post_bytes exactly");
-                ensure_eq!(set(&["onemore"]), failed_of(&answer)?, "one byte more fails");
-                ensure_eq!(json!("retry bytes"), answer["failed"]["onemore"], "reason");
+                let v = cx.variant("batch start of little + big filling max_post_bytes, then one byte more");
+                let r = async {
+                    let (_, answer) = start(&mut cx, "f18bytes", body).await?;
+                    ensure_eq!(set(&["big", "little"]), success_of(&answer)?, "little and big fill max_post_bytes exactly");
+                    ensure_eq!(set(&["onemore"]), failed_of(&answer)?, "one byte more fails");
+                    ensure_eq!(json!("retry bytes"), answer["failed"]["onemore"], "reason");
+                    Ok(())
+                }
+                .await;
+                cx.settle(v, r);
                 let n = limits.max_post_records as usize;
                 let (id, answer) = start(&mut cx, "f18", Value::Array(numbered(0..n + 2, "x"))).await?;
-                ensure_eq!(n, success_of(&answer)?.len(), "a batch start takes max_post_records");
-                ensure_eq!(set(&[format!("{n:04}").as_str(), format!("{:04}", n + 1).as_str()]), failed_of(&answer)?, "the last two fail");
-                ensure_eq!(json!("retry bso"), answer["failed"][format!("{n:04}")], "reason");
-                let answer = append(&mut cx, "f18", &id, Value::Array(numbered(10_000..10_000 + n + 1, "y"))).await?.status(202)?.json()?;
-                ensure_eq!(n, success_of(&answer)?.len(), "an append takes max_post_records");
-                ensure_eq!(json!("retry bso"), answer["failed"][format!("{:04}", 10_000 + n)], "reason");
-                let answer = commit(&mut cx, "f18", &id, Value::Array(numbered(100_000..100_000 + n + 1, "z"))).await?.status(200)?.json()?;
-                ensure_eq!(n, success_of(&answer)?.len(), "a commit body takes max_post_records");
-                ensure_eq!(1, failed_of(&answer)?.len(), "the last one fails");
+                let v = cx.variant("batch start of max_post_records + 2");
+                let r = (|| {
+                    ensure_eq!(n, success_of(&answer)?.len(), "a batch start takes max_post_records");
+                    ensure_eq!(set(&[format!("{n:04}").as_str(), format!("{:04}", n + 1).as_str()]), failed_of(&answer)?, "the last two fail");
+                    ensure_eq!(json!("retry bso"), answer["failed"][format!("{n:04}")], "reason");
+                    Ok(())
+                })();
+                cx.settle(v, r);
+                let v = cx.variant("append of max_post_records + 1");
+                let r = async {
+                    let answer = append(&mut cx, "f18", &id, Value::Array(numbered(10_000..10_000 + n + 1, "y"))).await?.status(202)?.json()?;
+                    ensure_eq!(n, success_of(&answer)?.len(), "an append takes max_post_records");
+                    ensure_eq!(json!("retry bso"), answer["failed"][format!("{:04}", 10_000 + n)], "reason");
+                    Ok(())
+                }
+                .await;
+                cx.settle(v, r);
+                let v = cx.variant("commit body of max_post_records + 1");
+                let r = async {
+                    let answer = commit(&mut cx, "f18", &id, Value::Array(numbered(100_000..100_000 + n + 1, "z"))).await?.status(200)?.json()?;
+                    ensure_eq!(n, success_of(&answer)?.len(), "a commit body takes max_post_records");
+                    ensure_eq!(1, failed_of(&answer)?.len(), "the last one fails");
+                    Ok(())
+                }
+                .await;
+                cx.settle(v, r);
                 ensure_eq!(3 * n, ids(&mut cx, "f18").await?.len(), "committed records");
                 Ok(())
             })
@@ -671,12 +822,26 @@ pub fn cases() -> Vec<Case> {
                 cx.put("storage/f19/x", json!({ "payload": "old" })).await?.status(200)?;
                 let (id, _) = start(&mut cx, "f19", json!([{ "id": "a", "payload": "staged" }])).await?;
                 cx.delete("storage/f19").await?.status(200)?;
-                refused(&append(&mut cx, "f19", &id, json!([{ "id": "b", "payload": "late" }])).await?, None, "append after the delete")?;
-                refused(&commit(&mut cx, "f19", &id, json!([])).await?, None, "commit after the delete")?;
+                expect_refused(
+                    &mut cx,
+                    "append after the delete",
+                    batch_post("f19", &id, false).json(&json!([{ "id": "b", "payload": "late" }])),
+                    None,
+                    None,
+                )
+                .await;
+                expect_refused(&mut cx, "commit after the delete", batch_post("f19", &id, true).json(&json!([])), None, None).await;
                 let (map, _) = info(&mut cx).await?;
                 ensure!(map.get("f19").is_none(), "the deleted collection stays unlisted: {map}");
                 cx.put("storage/f19/y", json!({ "payload": "new" })).await?.status(200)?;
-                refused(&commit(&mut cx, "f19", &id, json!([])).await?, None, "commit after the collection is recreated")?;
+                expect_refused(
+                    &mut cx,
+                    "commit after the collection is recreated",
+                    batch_post("f19", &id, true).json(&json!([])),
+                    None,
+                    None,
+                )
+                .await;
                 ensure_eq!(names(&["y"]), ids(&mut cx, "f19").await?, "nothing of the batch appears");
                 Ok(())
             })
@@ -687,9 +852,30 @@ pub fn cases() -> Vec<Case> {
                 let (id, _) = start(&mut cx, "f19s", json!([{ "id": "a", "payload": "staged" }])).await?;
                 let (fresh, _) = start(&mut cx, "f19new", json!([{ "id": "b", "payload": "staged" }])).await?;
                 cx.delete("storage").await?.success()?;
-                refused(&commit(&mut cx, "f19s", &id, json!([])).await?, None, "commit after the storage delete")?;
-                refused(&append(&mut cx, "f19new", &fresh, json!([{ "id": "c", "payload": "late" }])).await?, None, "append after the storage delete")?;
-                refused(&commit(&mut cx, "f19new", &fresh, json!([])).await?, None, "commit after the storage delete")?;
+                expect_refused(
+                    &mut cx,
+                    "commit after the storage delete, batch in an existing collection",
+                    batch_post("f19s", &id, true).json(&json!([])),
+                    None,
+                    None,
+                )
+                .await;
+                expect_refused(
+                    &mut cx,
+                    "append after the storage delete, batch in a new collection",
+                    batch_post("f19new", &fresh, false).json(&json!([{ "id": "c", "payload": "late" }])),
+                    None,
+                    None,
+                )
+                .await;
+                expect_refused(
+                    &mut cx,
+                    "commit after the storage delete, batch in a new collection",
+                    batch_post("f19new", &fresh, true).json(&json!([])),
+                    None,
+                    None,
+                )
+                .await;
                 let (map, _) = info(&mut cx).await?;
                 ensure_eq!(json!({}), map, "nothing is listed after the wipe");
                 ensure_eq!(Vec::<String>::new(), ids(&mut cx, "f19s").await?, "f19s is empty");
@@ -732,13 +918,20 @@ pub fn cases() -> Vec<Case> {
                     used += size;
                     n += 1;
                 }
-                let over_quota = |resp: &Resp| -> Result<(), Failure> { resp.error(400, 14).map(|_| ()) };
-                let resp = cx.send(to("f21new").query("batch", "true").json(&json!([{ "id": "b", "payload": "y" }]))).await?;
-                let rule = over_quota(&resp);
-                cx.rule_or_compat(rule, || resp.error(403, 14).map(|_| ()), "over quota is 403/14")?;
-                let resp = append(&mut cx, "f21", &id, json!([{ "id": "c", "payload": "z" }])).await?;
-                let rule = over_quota(&resp);
-                cx.rule_or_compat(rule, || resp.error(403, 14).map(|_| ()), "over quota is 403/14")?;
+                let requests = [
+                    ("batch start over quota", batch_post("f21new", "true", false).json(&json!([{ "id": "b", "payload": "y" }]))),
+                    ("append over quota", batch_post("f21", &id, false).json(&json!([{ "id": "c", "payload": "z" }]))),
+                ];
+                for (what, req) in requests {
+                    let v = cx.variant(what);
+                    let r = async {
+                        let resp = cx.send(req).await?;
+                        let rule = resp.error(400, 14).map(|_| ());
+                        cx.rule_or_compat(rule, || resp.error(403, 14).map(|_| ()), "over quota is 403/14")
+                    }
+                    .await;
+                    cx.settle(v, r);
+                }
                 let (map, _) = info(&mut cx).await?;
                 ensure!(map.get("f21new").is_none() && map.get("f21").is_none(), "refused batches list nothing: {map}");
                 Ok(())

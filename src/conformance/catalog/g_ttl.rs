@@ -11,6 +11,7 @@ use std::time::Duration;
 use futures_util::future::BoxFuture;
 use serde_json::{Value, json};
 
+use super::steps::{batch_post, started_batch};
 use crate::client::SyncRequest;
 use crate::conformance::{Case, CaseResult, Ctx, Failure, Resp, Stamp};
 use crate::{ensure, ensure_eq};
@@ -217,10 +218,9 @@ fn g06_commit(cx: &mut Ctx, n: usize) -> BoxFuture<'_, Result<Try, Failure>> {
     Box::pin(async move {
         let list = format!("storage/staged{n}");
         let start = cx.post(&format!("{list}?batch=true"), json!([{ "id": "a", "payload": "p", "ttl": 1 }])).await?;
-        let batch = start.status(202)?.json()?["batch"].as_str().map(str::to_owned);
-        let batch = batch.ok_or_else(|| Failure::new("a batch start answered without a batch id"))?;
+        let batch = started_batch(&start)?;
         cx.pass_time(ms(800)).await?;
-        let commit = SyncRequest::post(format!("{list}?commit=true").as_str()).query("batch", &batch).json(&json!([]));
+        let commit = batch_post(&format!("staged{n}"), &batch, true).json(&json!([]));
         let t = cx.send(commit).await?.status(200)?.stamp("x-last-modified")?;
         // 1.4 s after staging, 0.6 s after the commit.
         cx.pass_time(ms(600)).await?;
@@ -264,20 +264,45 @@ pub fn cases() -> Vec<Case> {
                 let resp = cx.send(SyncRequest::get("storage/mixed/gone").header("X-If-Modified-Since", "0")).await?;
                 resp.error(404, 0)?;
                 let kept = strings(&["kept"]);
+                let mut listings: Vec<(String, Vec<String>)> = Vec::new();
                 for query in ["", "?full=1", "?ids=gone,kept", "?newer=0", "?sort=index", "?sort=oldest&limit=5", "?full=1&sort=newest"] {
-                    let (_, found) = ids(&mut cx, &format!("storage/mixed{query}")).await?;
-                    ensure_eq!(kept, found, "storage/mixed{query}");
+                    listings.push((format!("storage/mixed{query}"), kept.clone()));
                 }
-                ensure_eq!(Vec::<String>::new(), ids(&mut cx, "storage/onlygone?full=1").await?.1, "collection of expired records");
-                ensure_eq!(Vec::<String>::new(), ids(&mut cx, "storage/onlygone?ids=gone").await?.1, "ids lookup");
-                let counts = cx.get("info/collection_counts").await?.status(200)?.json()?;
-                ensure_eq!(Some(1), counts["mixed"].as_u64(), "count of mixed");
-                absent_or_zero(&counts, "onlygone", "count")?;
-                let usage = cx.get("info/collection_usage").await?.status(200)?.json()?;
-                close(4.0 / 1024.0, &usage["mixed"], "usage of mixed (KB)")?;
-                absent_or_zero(&usage, "onlygone", "usage")?;
-                let quota = cx.get("info/quota").await?.status(200)?.json()?;
-                close(4.0 / 1024.0, &quota[0], "info/quota used (KB)")?;
+                listings.push(("storage/onlygone?full=1".to_owned(), Vec::new()));
+                listings.push(("storage/onlygone?ids=gone".to_owned(), Vec::new()));
+                for (path, want) in listings {
+                    let v = cx.variant(format!("GET {path}"));
+                    let r = async {
+                        let (_, found) = ids(&mut cx, &path).await?;
+                        ensure_eq!(want, found, "{path}");
+                        Ok(())
+                    }
+                    .await;
+                    cx.settle(v, r);
+                }
+                let v = cx.variant("GET info/collection_counts");
+                let r = async {
+                    let counts = cx.get("info/collection_counts").await?.status(200)?.json()?;
+                    ensure_eq!(Some(1), counts["mixed"].as_u64(), "count of mixed");
+                    absent_or_zero(&counts, "onlygone", "count")
+                }
+                .await;
+                cx.settle(v, r);
+                let v = cx.variant("GET info/collection_usage");
+                let r = async {
+                    let usage = cx.get("info/collection_usage").await?.status(200)?.json()?;
+                    close(4.0 / 1024.0, &usage["mixed"], "usage of mixed (KB)")?;
+                    absent_or_zero(&usage, "onlygone", "usage")
+                }
+                .await;
+                cx.settle(v, r);
+                let v = cx.variant("GET info/quota");
+                let r = async {
+                    let quota = cx.get("info/quota").await?.status(200)?.json()?;
+                    close(4.0 / 1024.0, &quota[0], "info/quota used (KB)")
+                }
+                .await;
+                cx.settle(v, r);
                 Ok(())
             })
         }),
@@ -318,36 +343,60 @@ pub fn cases() -> Vec<Case> {
         }),
         Case::new("G-05", "writing over an expired record starts a new one with defaults", |mut cx| {
             Box::pin(async move {
-                cx.put("storage/fresh/TEST", json!({ "payload": "old", "sortindex": 5, "ttl": 0 })).await?.status(200)?;
-                cx.get("storage/fresh/TEST").await?.error(404, 0)?;
-                let t = cx.put("storage/fresh/TEST", json!({ "payload": "XYZ" })).await?.status(200)?.stamp("x-last-modified")?;
-                let got = cx.get("storage/fresh/TEST").await?.status(200)?.json()?;
-                ensure_eq!(json!("XYZ"), got["payload"], "payload");
-                ensure_eq!(t, Stamp::from_json(&got["modified"])?, "modified is the new write's T");
-                ensure!(got.get("sortindex").is_none(), "no sortindex carried over from the expired record: {got}");
-                // Without a ttl the new record does not expire.
-                cx.pass_time(ms(1100)).await?;
-                ensure_eq!(json!("XYZ"), cx.get("storage/fresh/TEST").await?.status(200)?.json()?["payload"], "payload later");
+                let v = cx.variant("PUT of a payload over an expired record, then later");
+                let r = async {
+                    cx.put("storage/fresh/TEST", json!({ "payload": "old", "sortindex": 5, "ttl": 0 })).await?.status(200)?;
+                    cx.get("storage/fresh/TEST").await?.error(404, 0)?;
+                    let t = cx.put("storage/fresh/TEST", json!({ "payload": "XYZ" })).await?.status(200)?.stamp("x-last-modified")?;
+                    let got = cx.get("storage/fresh/TEST").await?.status(200)?.json()?;
+                    ensure_eq!(json!("XYZ"), got["payload"], "payload");
+                    ensure_eq!(t, Stamp::from_json(&got["modified"])?, "modified is the new write's T");
+                    ensure!(got.get("sortindex").is_none(), "no sortindex carried over from the expired record: {got}");
+                    // Without a ttl the new record does not expire.
+                    cx.pass_time(ms(1100)).await?;
+                    ensure_eq!(json!("XYZ"), cx.get("storage/fresh/TEST").await?.status(200)?.json()?["payload"], "payload later");
+                    Ok(())
+                }
+                .await;
+                cx.settle(v, r);
 
-                cx.put("storage/fresh/TTL", json!({ "payload": "XYZ", "ttl": 0 })).await?.status(200)?;
-                cx.put("storage/fresh/TTL", json!({ "payload": "XYZ", "ttl": 42 })).await?.status(200)?;
-                ensure_eq!(json!("XYZ"), cx.get("storage/fresh/TTL").await?.status(200)?.json()?["payload"], "with ttl 42");
+                let v = cx.variant("PUT with ttl 42 over an expired record");
+                let r = async {
+                    cx.put("storage/fresh/TTL", json!({ "payload": "XYZ", "ttl": 0 })).await?.status(200)?;
+                    cx.put("storage/fresh/TTL", json!({ "payload": "XYZ", "ttl": 42 })).await?.status(200)?;
+                    ensure_eq!(json!("XYZ"), cx.get("storage/fresh/TTL").await?.status(200)?.json()?["payload"], "with ttl 42");
+                    Ok(())
+                }
+                .await;
+                cx.settle(v, r);
 
-                cx.put("storage/fresh/S", json!({ "payload": "old", "ttl": 0 })).await?.status(200)?;
-                cx.put("storage/fresh/S", json!({ "sortindex": 7 })).await?.status(200)?;
-                let got = cx.get("storage/fresh/S").await?.status(200)?.json()?;
-                ensure_eq!(json!(""), got["payload"], "payload of a record revived by a sortindex-only write");
-                ensure_eq!(json!(7), got["sortindex"], "sortindex");
+                let v = cx.variant("PUT of only a sortindex over an expired record");
+                let r = async {
+                    cx.put("storage/fresh/S", json!({ "payload": "old", "ttl": 0 })).await?.status(200)?;
+                    cx.put("storage/fresh/S", json!({ "sortindex": 7 })).await?.status(200)?;
+                    let got = cx.get("storage/fresh/S").await?.status(200)?.json()?;
+                    ensure_eq!(json!(""), got["payload"], "payload of a record revived by a sortindex-only write");
+                    ensure_eq!(json!(7), got["sortindex"], "sortindex");
+                    Ok(())
+                }
+                .await;
+                cx.settle(v, r);
 
-                cx.post("storage/fresh", json!([{ "id": "P", "payload": "old", "sortindex": 1, "ttl": 0 }])).await?.status(200)?;
-                let resp = cx.post("storage/fresh", json!([{ "id": "P", "ttl": 42 }])).await?;
-                let body = resp.status(200)?.json()?;
-                ensure_eq!(json!(["P"]), body["success"], "POST success");
-                let t = Stamp::from_json(&body["modified"])?;
-                let got = cx.get("storage/fresh/P").await?.status(200)?.json()?;
-                ensure_eq!(json!(""), got["payload"], "payload of a record revived by a ttl-only POST");
-                ensure!(got.get("sortindex").is_none(), "no sortindex carried over: {got}");
-                ensure_eq!(t, Stamp::from_json(&got["modified"])?, "a revived record gets the POST's T");
+                let v = cx.variant("POST of only a ttl over an expired record");
+                let r = async {
+                    cx.post("storage/fresh", json!([{ "id": "P", "payload": "old", "sortindex": 1, "ttl": 0 }])).await?.status(200)?;
+                    let resp = cx.post("storage/fresh", json!([{ "id": "P", "ttl": 42 }])).await?;
+                    let body = resp.status(200)?.json()?;
+                    ensure_eq!(json!(["P"]), body["success"], "POST success");
+                    let t = Stamp::from_json(&body["modified"])?;
+                    let got = cx.get("storage/fresh/P").await?.status(200)?.json()?;
+                    ensure_eq!(json!(""), got["payload"], "payload of a record revived by a ttl-only POST");
+                    ensure!(got.get("sortindex").is_none(), "no sortindex carried over: {got}");
+                    ensure_eq!(t, Stamp::from_json(&got["modified"])?, "a revived record gets the POST's T");
+                    Ok(())
+                }
+                .await;
+                cx.settle(v, r);
                 Ok(())
             })
         })
@@ -413,7 +462,12 @@ pub fn cases() -> Vec<Case> {
                 cx.pass_time(ms(800)).await?;
                 let second = snapshot(&mut cx).await?;
                 for ((what, a), (_, b)) in first.iter().zip(&second) {
-                    ensure_eq!(a, b, "{what} before and after more time passed");
+                    let v = cx.variant(what.clone());
+                    let r = (|| {
+                        ensure_eq!(a, b, "{what} before and after more time passed");
+                        Ok(())
+                    })();
+                    cx.settle(v, r);
                 }
                 cx.get("storage/purge/old").await?.error(404, 0)?;
                 Ok(())

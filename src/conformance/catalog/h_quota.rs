@@ -6,6 +6,7 @@
 
 use serde_json::{Value, json};
 
+use super::steps::{batch_post, started_batch};
 use crate::client::SyncRequest;
 use crate::conformance::case::MAX_FILLABLE_QUOTA;
 use crate::conformance::{Case, CaseResult, Ctx, Failure, Limits, Need, Resp};
@@ -91,19 +92,6 @@ fn remaining(resp: &Resp) -> Option<String> {
     resp.header("x-weave-quota-remaining").map(str::to_owned)
 }
 
-fn batch_id(resp: &Resp) -> Result<String, Failure> {
-    let body = resp.status(202)?.json()?;
-    body["batch"].as_str().map(str::to_owned).ok_or_else(|| Failure::mismatch("batch start answer", "a batch id", &body))
-}
-
-fn append(coll: &str, batch: &str, commit: bool, body: &Value) -> SyncRequest {
-    let mut req = SyncRequest::post(format!("storage/{coll}")).query("batch", batch);
-    if commit {
-        req = req.query("commit", "true");
-    }
-    req.json(body)
-}
-
 pub fn cases() -> Vec<Case> {
     vec![
         Case::new("H-01", "heartbeat tells whether a quota is enforced and its size", |mut cx| {
@@ -152,24 +140,29 @@ pub fn cases() -> Vec<Case> {
         Case::new("H-03", "over quota, PUT, POST, batch start and append are refused; deletes work", |mut cx| {
             Box::pin(async move {
                 let l = quota(&cx)?;
-                let batch = batch_id(&cx.post("storage/pending?batch=true", json!([{ "id": "s1", "payload": "s" }])).await?)?;
+                let batch = started_batch(&cx.post("storage/pending?batch=true", json!([{ "id": "s1", "payload": "s" }])).await?)?;
                 cx.put("storage/extra/e", json!({ "payload": "e" })).await?.status(200)?;
                 let filled = store_bytes(&mut cx, "fill", l - 1).await?;
                 let info = cx.get("info/collections").await?.status(200)?.json()?;
 
-                let r = cx.put("storage/more/x", json!({ "payload": "x" })).await?;
-                over_quota(&mut cx, &r)?;
+                let refused = [
+                    ("PUT of a new record", SyncRequest::put("storage/more/x").json(&json!({ "payload": "x" }))),
+                    ("PUT over an existing record", SyncRequest::put("storage/extra/e").json(&json!({ "payload": "changed" }))),
+                    ("POST to a new collection", SyncRequest::post("storage/more").json(&json!([{ "id": "y", "payload": "y" }]))),
+                    ("POST to an existing collection", SyncRequest::post("storage/fill").json(&json!([{ "id": "y", "payload": "y" }]))),
+                    ("batch start", SyncRequest::post("storage/newbatch?batch=true").json(&json!([{ "id": "z", "payload": "z" }]))),
+                    ("append to an open batch", batch_post("pending", &batch, false).json(&json!([{ "id": "s2", "payload": "t" }]))),
+                ];
+                for (what, req) in refused {
+                    let v = cx.variant(format!("{what} over quota"));
+                    let r = async {
+                        let resp = cx.send(req).await?;
+                        over_quota(&mut cx, &resp)
+                    }
+                    .await;
+                    cx.settle(v, r);
+                }
                 cx.get("storage/more/x").await?.error(404, 0)?;
-                let r = cx.put("storage/extra/e", json!({ "payload": "changed" })).await?;
-                over_quota(&mut cx, &r)?;
-                let r = cx.post("storage/more", json!([{ "id": "y", "payload": "y" }])).await?;
-                over_quota(&mut cx, &r)?;
-                let r = cx.post("storage/fill", json!([{ "id": "y", "payload": "y" }])).await?;
-                over_quota(&mut cx, &r)?;
-                let r = cx.post("storage/newbatch?batch=true", json!([{ "id": "z", "payload": "z" }])).await?;
-                over_quota(&mut cx, &r)?;
-                let r = cx.send(append("pending", &batch, false, &json!([{ "id": "s2", "payload": "t" }]))).await?;
-                over_quota(&mut cx, &r)?;
                 ensure_eq!(info, cx.get("info/collections").await?.status(200)?.json()?, "info/collections after the refused writes");
                 ensure_eq!(json!("e"), cx.get("storage/extra/e").await?.status(200)?.json()?["payload"], "refused update left the record");
 
@@ -177,7 +170,7 @@ pub fn cases() -> Vec<Case> {
                 cx.delete("storage/extra").await?.status(200)?;
                 cx.delete(&format!("storage/fill/{}", filled[0])).await?.status(200)?;
                 cx.put("storage/more/x", json!({ "payload": "x" })).await?.status(200)?;
-                cx.send(append("pending", &batch, true, &json!([]))).await?.status(200)?;
+                cx.send(batch_post("pending", &batch, true).json(&json!([]))).await?.status(200)?;
                 let listing = cx.get("storage/pending").await?.status(200)?.json()?;
                 ensure_eq!(json!(["s1"]), listing, "the batch holds what was staged before the quota was reached");
                 Ok(())
@@ -261,8 +254,8 @@ pub fn cases() -> Vec<Case> {
                 let post = cx.post("storage/c", json!([{ "id": "c", "payload": payload('c', 1000) }])).await?;
                 post.status(200)?;
                 let start = cx.post("storage/d?batch=true", json!([{ "id": "d", "payload": payload('d', 700) }])).await?;
-                let batch = batch_id(&start)?;
-                let commit = cx.send(append("d", &batch, true, &json!([]))).await?;
+                let batch = started_batch(&start)?;
+                let commit = cx.send(batch_post("d", &batch, true).json(&json!([]))).await?;
                 commit.status(200)?;
                 let seen: Vec<Option<String>> = [&put1, &put2, &post, &commit].iter().map(|r| remaining(r)).collect();
                 let value = |i: usize| seen[i].as_deref().and_then(|v| v.trim().parse::<f64>().ok());
@@ -288,15 +281,20 @@ pub fn cases() -> Vec<Case> {
                 let post = cx.post("storage/c", json!([{ "id": "b", "payload": "b" }])).await?;
                 post.status(200)?;
                 let start = cx.post("storage/c?batch=true", json!([{ "id": "c", "payload": "c" }])).await?;
-                let batch = batch_id(&start)?;
-                let add = cx.send(append("c", &batch, false, &json!([{ "id": "d", "payload": "d" }]))).await?;
+                let batch = started_batch(&start)?;
+                let add = cx.send(batch_post("c", &batch, false).json(&json!([{ "id": "d", "payload": "d" }]))).await?;
                 add.status(202)?;
-                let commit = cx.send(append("c", &batch, true, &json!([]))).await?;
+                let commit = cx.send(batch_post("c", &batch, true).json(&json!([]))).await?;
                 commit.status(200)?;
                 let del = cx.delete("storage/c/a").await?;
                 del.status(200)?;
                 for (what, resp) in [("PUT", &put), ("POST", &post), ("batch start", &start), ("append", &add), ("commit", &commit), ("DELETE", &del)] {
-                    ensure_eq!(None::<String>, remaining(resp), "X-Weave-Quota-Remaining on {what}");
+                    let v = cx.variant(format!("X-Weave-Quota-Remaining on the {what}"));
+                    let r = (|| {
+                        ensure_eq!(None::<String>, remaining(resp), "X-Weave-Quota-Remaining on {what}");
+                        Ok(())
+                    })();
+                    cx.settle(v, r);
                 }
                 Ok(())
             })
@@ -313,21 +311,21 @@ pub fn cases() -> Vec<Case> {
                 let mut staged = a.iter().chain(&b);
                 let (first, size) = staged.next().ok_or_else(|| Failure::new("nothing to stage"))?;
                 let start = cx.post("storage/quotabatch?batch=true", json!([{ "id": first, "payload": payload('1', *size) }])).await?;
-                let batch = batch_id(&start)?;
+                let batch = started_batch(&start)?;
                 for (id, size) in staged {
-                    let r = cx.send(append("quotabatch", &batch, false, &json!([{ "id": id, "payload": payload('1', *size) }]))).await?;
+                    let r = cx.send(batch_post("quotabatch", &batch, false).json(&json!([{ "id": id, "payload": payload('1', *size) }]))).await?;
                     r.status(202)?;
                 }
                 // Staged: one byte under the quota. Two more bytes reach it.
                 let refused = json!([{ "id": "c", "payload": "c" }, { "id": "d", "payload": "d" }]);
-                let r = cx.send(append("quotabatch", &batch, false, &refused)).await?;
+                let r = cx.send(batch_post("quotabatch", &batch, false).json(&refused)).await?;
                 over_quota(&mut cx, &r)?;
                 // Restaging part a with payloads of the same size leaves the total where it was.
                 for (id, size) in &a {
-                    let r = cx.send(append("quotabatch", &batch, false, &json!([{ "id": id, "payload": payload('2', *size) }]))).await?;
+                    let r = cx.send(batch_post("quotabatch", &batch, false).json(&json!([{ "id": id, "payload": payload('2', *size) }]))).await?;
                     r.status(202)?;
                 }
-                cx.send(append("quotabatch", &batch, true, &json!([]))).await?.status(200)?;
+                cx.send(batch_post("quotabatch", &batch, true).json(&json!([]))).await?.status(200)?;
                 let listing = cx.get("storage/quotabatch?full=1").await?.status(200)?.json()?;
                 let mut got: Vec<String> = listing.as_array().into_iter().flatten().filter_map(|r| r["id"].as_str().map(str::to_owned)).collect();
                 got.sort();

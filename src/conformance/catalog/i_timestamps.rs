@@ -6,6 +6,7 @@ use rand::RngExt;
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
+use super::steps::{batch_post, started_batch};
 use crate::client::{SyncRequest, SyncUser};
 use crate::conformance::{Case, CaseResult, Ctx, Failure, Resp, Stamp};
 use crate::{ensure, ensure_eq};
@@ -78,19 +79,6 @@ async fn all_at_once(cx: &mut Ctx, reqs: Vec<(SyncUser, SyncRequest)>) -> Result
     cx.send_all(reqs).await.into_iter().collect()
 }
 
-fn batch_of(resp: &Resp) -> Result<String, Failure> {
-    let body = resp.status(202)?.json()?;
-    body["batch"].as_str().map(str::to_owned).ok_or_else(|| Failure::mismatch("batch start answer", "a batch id", &body))
-}
-
-fn in_batch(coll: &str, batch: &str, commit: bool, body: &Value) -> SyncRequest {
-    let mut req = SyncRequest::post(format!("storage/{coll}")).query("batch", batch);
-    if commit {
-        req = req.query("commit", "true");
-    }
-    req.json(body)
-}
-
 /// A write's T from a successful answer: `X-Last-Modified`, which D-02 makes T.
 fn t_of(resp: &Resp) -> Result<Stamp, Failure> {
     resp.success()?;
@@ -110,6 +98,30 @@ async fn storage_ts_after(cx: &mut Ctx, highest: &mut Stamp, after: Option<Stamp
     Ok(())
 }
 
+/// I-09 for one read: `X-Weave-Timestamp` is not below the last write's T `t`, the read's
+/// `X-Last-Modified`, or any ts it returns.
+async fn read_not_before(cx: &mut Ctx, path: &str, t: Stamp) -> CaseResult {
+    let resp = cx.get(path).await?;
+    let (now, last) = headers_ts(resp.status(200)?, path)?;
+    ensure!(now >= t, "{path}: X-Weave-Timestamp {now} below the last write's T {t}");
+    if let Some(last) = last {
+        ensure!(now >= last, "{path}: X-Weave-Timestamp {now} below X-Last-Modified {last}");
+    }
+    if path.contains("full=1") {
+        for (id, m) in listing_modified(&resp, path)? {
+            ensure!(now >= m, "{path}: X-Weave-Timestamp {now} below {id}'s modified {m}");
+        }
+    } else if path == "storage/r/c" {
+        let m = body_modified(&resp, path)?;
+        ensure!(now >= m, "{path}: X-Weave-Timestamp {now} below modified {m}");
+    } else if path == "info/collections" {
+        for (name, m) in collections_map(&resp)? {
+            ensure!(now >= m, "{path}: X-Weave-Timestamp {now} below {name}'s ts {m}");
+        }
+    }
+    Ok(())
+}
+
 pub fn cases() -> Vec<Case> {
     vec![
         Case::new("I-01", "every ts in headers and bodies has exactly two decimals", |mut cx| {
@@ -123,9 +135,9 @@ pub fn cases() -> Vec<Case> {
                 headers_ts(&post, "POST")?;
                 body_modified(&post, "POST")?;
                 let start = cx.post("storage/dec?batch=true", json!([{ "id": "d", "payload": "d" }])).await?;
-                let batch = batch_of(&start)?;
+                let batch = started_batch(&start)?;
                 headers_ts(&start, "batch start")?;
-                let commit = cx.send(in_batch("dec", &batch, true, &json!([]))).await?;
+                let commit = cx.send(batch_post("dec", &batch, true).json(&json!([]))).await?;
                 commit.status(200)?;
                 headers_ts(&commit, "commit")?;
                 body_modified(&commit, "commit")?;
@@ -142,13 +154,21 @@ pub fn cases() -> Vec<Case> {
                 headers_ts(&info, "info/collections")?;
                 collections_map(&info)?;
                 for path in ["info/quota", "info/collection_counts", "info/collection_usage", "storage/dec/missing", "nonexistent/url"] {
-                    headers_ts(&cx.get(path).await?, path)?;
+                    let v = cx.variant(format!("GET {path}"));
+                    let r = async { headers_ts(&cx.get(path).await?, path).map(|_| ()) }.await;
+                    cx.settle(v, r);
                 }
                 for (path, what) in [("storage/dec/b", "record DELETE"), ("storage/dec?ids=c", "DELETE ?ids"), ("storage/dec", "collection DELETE")] {
-                    let del = cx.delete(path).await?;
-                    del.status(200)?;
-                    headers_ts(&del, what)?;
-                    body_modified(&del, what)?;
+                    let v = cx.variant(format!("{what} {path}"));
+                    let r = async {
+                        let del = cx.delete(path).await?;
+                        del.status(200)?;
+                        headers_ts(&del, what)?;
+                        body_modified(&del, what)?;
+                        Ok(())
+                    }
+                    .await;
+                    cx.settle(v, r);
                 }
                 Ok(())
             })
@@ -220,10 +240,10 @@ pub fn cases() -> Vec<Case> {
                 }
 
                 let start = cx.post("storage/committed?batch=true", json!([{ "id": "s1", "payload": "1" }, { "id": "s2", "payload": "2" }])).await?;
-                let batch = batch_of(&start)?;
-                cx.send(in_batch("committed", &batch, false, &json!([{ "id": "s3", "payload": "3" }]))).await?.status(202)?;
+                let batch = started_batch(&start)?;
+                cx.send(batch_post("committed", &batch, false).json(&json!([{ "id": "s3", "payload": "3" }]))).await?.status(202)?;
                 let body = json!([{ "id": "s1", "payload": "one" }, { "id": "s4", "payload": "4" }, { "id": "s5", "payload": "5" }]);
-                let commit = cx.send(in_batch("committed", &batch, true, &body)).await?;
+                let commit = cx.send(batch_post("committed", &batch, true).json(&body)).await?;
                 let t = Stamp::from_json(&commit.status(200)?.json()?["modified"])?;
                 ensure_eq!(t, commit.stamp("x-last-modified")?, "X-Last-Modified of the commit");
                 let listing = cx.get("storage/committed?full=1").await?;
@@ -372,8 +392,8 @@ pub fn cases() -> Vec<Case> {
                         5 => cx.delete(&format!("storage/{coll}")).await?,
                         _ => {
                             let start = cx.post(&format!("storage/{coll}?batch=true"), json!([{ "id": id, "payload": "b" }])).await?;
-                            let batch = batch_of(&start)?;
-                            cx.send(in_batch(coll, &batch, true, &json!([{ "id": "i3", "payload": "c" }]))).await?
+                            let batch = started_batch(&start)?;
+                            cx.send(batch_post(coll, &batch, true).json(&json!([{ "id": "i3", "payload": "c" }]))).await?
                         }
                     };
                     match resp.code() {
@@ -405,17 +425,23 @@ pub fn cases() -> Vec<Case> {
                 cx.put("storage/a/2", json!({ "payload": "2" })).await?.status(200)?;
                 let tb = t_of(&cx.put("storage/b/1", json!({ "payload": "1" })).await?)?;
                 for (path, what) in [("storage/a/1", "record delete"), ("storage/a?ids=2", "?ids delete"), ("storage/b", "collection delete")] {
-                    let del = cx.delete(path).await?;
-                    let t = t_of(&del)?;
-                    ensure!(t > tb, "{what}: T {t} above the earlier writes' {tb}");
-                    let info = cx.get("info/collections").await?;
-                    ensure_eq!(t, info.status(200)?.stamp("x-last-modified")?, "storage ts after the {what}");
-                    let map = collections_map(&info)?;
-                    if path != "storage/b" {
-                        ensure_eq!(Some(&t), map.get("a"), "collection a after the {what}");
-                    } else {
-                        ensure!(!map.contains_key("b"), "b is no longer listed: {map:?}");
+                    let v = cx.variant(format!("{what} DELETE {path}"));
+                    let r = async {
+                        let del = cx.delete(path).await?;
+                        let t = t_of(&del)?;
+                        ensure!(t > tb, "{what}: T {t} above the earlier writes' {tb}");
+                        let info = cx.get("info/collections").await?;
+                        ensure_eq!(t, info.status(200)?.stamp("x-last-modified")?, "storage ts after the {what}");
+                        let map = collections_map(&info)?;
+                        if path != "storage/b" {
+                            ensure_eq!(Some(&t), map.get("a"), "collection a after the {what}");
+                        } else {
+                            ensure!(!map.contains_key("b"), "b is no longer listed: {map:?}");
+                        }
+                        Ok(())
                     }
+                    .await;
+                    cx.settle(v, r);
                 }
                 Ok(())
             })
@@ -452,16 +478,16 @@ pub fn cases() -> Vec<Case> {
                 let td = t_of(&cx.put("storage/d/x", json!({ "payload": "x" })).await?)?;
                 let info_before = cx.get("info/collections").await?.status(200)?.json()?;
                 let start = cx.post("storage/c?batch=true", json!([{ "id": "a", "payload": "a" }])).await?;
-                let batch = batch_of(&start)?;
+                let batch = started_batch(&start)?;
                 ensure_eq!(tc, start.stamp("x-last-modified")?, "X-Last-Modified of the batch start");
-                let add = cx.send(in_batch("c", &batch, false, &json!([{ "id": "b", "payload": "b" }]))).await?;
+                let add = cx.send(batch_post("c", &batch, false).json(&json!([{ "id": "b", "payload": "b" }]))).await?;
                 add.status(202)?;
                 ensure_eq!(tc, add.stamp("x-last-modified")?, "X-Last-Modified of the append");
                 let info = cx.get("info/collections").await?;
                 ensure_eq!(info_before, info.status(200)?.json()?, "info/collections while the batch is open");
                 ensure_eq!(td, info.stamp("x-last-modified")?, "storage ts while the batch is open");
                 ensure_eq!(tc, cx.get("storage/c").await?.status(200)?.stamp("x-last-modified")?, "collection ts while the batch is open");
-                let commit = cx.send(in_batch("c", &batch, true, &json!([]))).await?;
+                let commit = cx.send(batch_post("c", &batch, true).json(&json!([]))).await?;
                 let t = t_of(&commit)?;
                 ensure!(t > td, "commit T {t} above the storage ts {td}");
                 let info = cx.get("info/collections").await?;
@@ -469,7 +495,7 @@ pub fn cases() -> Vec<Case> {
                 ensure_eq!(Some(&t), collections_map(&info)?.get("c"), "collection ts after the commit");
                 // A batch in a new collection starts at 0.
                 let fresh = cx.post("storage/newcoll?batch=true", json!([{ "id": "a", "payload": "a" }])).await?;
-                batch_of(&fresh)?;
+                started_batch(&fresh)?;
                 ensure_eq!(Stamp(0), fresh.stamp("x-last-modified")?, "X-Last-Modified of a batch start in a new collection");
                 ensure_eq!(t, cx.get("info/collections").await?.status(200)?.stamp("x-last-modified")?, "storage ts after the new batch");
                 Ok(())
@@ -481,24 +507,9 @@ pub fn cases() -> Vec<Case> {
                 cx.post("storage/r", json!([{ "id": "a", "payload": "a" }, { "id": "b", "payload": "b" }])).await?.status(200)?;
                 let t = t_of(&cx.put("storage/r/c", json!({ "payload": "c" })).await?)?;
                 for path in ["storage/r/c", "storage/r?full=1", "storage/r", "storage/r?newer=0&full=1", "info/collections", "info/collection_counts", "info/quota"] {
-                    let resp = cx.get(path).await?;
-                    let (now, last) = headers_ts(resp.status(200)?, path)?;
-                    ensure!(now >= t, "{path}: X-Weave-Timestamp {now} below the last write's T {t}");
-                    if let Some(last) = last {
-                        ensure!(now >= last, "{path}: X-Weave-Timestamp {now} below X-Last-Modified {last}");
-                    }
-                    if path.contains("full=1") {
-                        for (id, m) in listing_modified(&resp, path)? {
-                            ensure!(now >= m, "{path}: X-Weave-Timestamp {now} below {id}'s modified {m}");
-                        }
-                    } else if path == "storage/r/c" {
-                        let m = body_modified(&resp, path)?;
-                        ensure!(now >= m, "{path}: X-Weave-Timestamp {now} below modified {m}");
-                    } else if path == "info/collections" {
-                        for (name, m) in collections_map(&resp)? {
-                            ensure!(now >= m, "{path}: X-Weave-Timestamp {now} below {name}'s ts {m}");
-                        }
-                    }
+                    let v = cx.variant(format!("GET {path}"));
+                    let r = read_not_before(&mut cx, path, t).await;
+                    cx.settle(v, r);
                 }
                 let resp = cx.send(SyncRequest::get("storage/r").header("X-If-Modified-Since", t.to_string())).await?;
                 let (now, last) = headers_ts(resp.status(304)?, "a 304")?;
