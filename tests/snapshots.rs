@@ -125,7 +125,7 @@ fn sample_report() -> RunReport {
         failure: Failure::mismatch("payload read back", "\"𝄞\"", "\"\u{fffd}\""),
         transcripts: vec!["> GET /1.5/9000000001/storage/e11put_abcde/p12\n< 200 OK\n< {\"payload\":\"\u{fffd}\"}".into()],
     }];
-    corpus.refusals = Refusals { conflict: 0, unavailable: 2, retried: 2, gave_up: 0 };
+    corpus.refusals = Refusals { conflict: 0, unavailable: 2, retried: 2, gave_up: 0, resent_on_new_connection: 1 };
     let mut compat = case("A-10", "DELETE ?ids answers {\"modified\": T}", Outcome::Compat);
     compat.compat = vec!["body is a bare ts number".into()];
     let mut violated = case("K-28", "totals", Outcome::Pass);
@@ -160,7 +160,7 @@ fn sample_report() -> RunReport {
         uid_range: [9_000_000_000, 9_000_000_006],
         replay: "syncstorage-harness conformance --seed 42 --filter D-06 --filter E-11".into(),
         replay_base: "syncstorage-harness conformance --seed 42".into(),
-        refusals: Refusals { conflict: 0, unavailable: 2, retried: 2, gave_up: 0 },
+        refusals: Refusals { conflict: 0, unavailable: 2, retried: 2, gave_up: 0, resent_on_new_connection: 1 },
         started_at_unix: 1_795_000_000,
         duration_ms: 345,
         counts: Counts::of(&cases),

@@ -131,13 +131,33 @@ impl SyncClient {
         self.send_as(None, request).await
     }
 
+    /// Sends `request`; when a kept-alive connection turns out to have been closed by the
+    /// server before it answered (it closed after its previous answer without saying
+    /// `Connection: close`), the request is signed and sent once more on a new connection and
+    /// the answer notes it. Such a request never reached the server's handler, so sending it
+    /// again applies nothing twice.
     pub(crate) async fn send_as(
         &self,
         user: Option<&SyncUser>,
         request: SyncRequest,
     ) -> Result<SyncResponse, ClientError> {
+        match self.send_once(user, &request).await {
+            Err(ClientError::Transport { source, .. }) if closed_before_answer(&source) => {
+                let mut response = self.send_once(user, &request).await?;
+                response.resent_after = Some(source.to_string());
+                Ok(response)
+            }
+            other => other,
+        }
+    }
+
+    async fn send_once(
+        &self,
+        user: Option<&SyncUser>,
+        request: &SyncRequest,
+    ) -> Result<SyncResponse, ClientError> {
         let url = self.url_for(&request.path, user.map(SyncUser::uid))?;
-        let credentials = signing_credentials(user, &request)?;
+        let credentials = signing_credentials(user, request)?;
 
         let mut headers = Vec::with_capacity(request.headers.len() + 3);
         for (name, value) in &request.headers {
@@ -169,17 +189,17 @@ impl SyncClient {
             headers.push(header_pair("Transfer-Encoding", "chunked")?);
         }
 
-        let record = self.record(&request, &url, &headers);
+        let record = self.record(request, &url, &headers);
         if url.scheme() == "http" && request.body.bytes().len() > RAW_BODY_THRESHOLD {
-            return self.send_raw(record, &request, &url, &headers).await;
+            return self.send_raw(record, request, &url, &headers).await;
         }
         let mut builder = self.http.request(request.method.clone(), url.clone());
         for (name, value) in headers {
             builder = builder.header(name, value);
         }
-        builder = match request.body {
+        builder = match &request.body {
             RequestBody::Empty => builder,
-            RequestBody::Bytes(bytes) | RequestBody::Chunked(bytes) => builder.body(bytes),
+            RequestBody::Bytes(bytes) | RequestBody::Chunked(bytes) => builder.body(bytes.clone()),
         };
 
         let started = Instant::now();
@@ -208,6 +228,7 @@ impl SyncClient {
             headers: response_headers,
             body,
             elapsed,
+            resent_after: None,
         })
     }
 
@@ -237,6 +258,7 @@ impl SyncClient {
             headers: answer.headers,
             body: answer.body,
             elapsed: started.elapsed(),
+            resent_after: None,
         })
     }
 
@@ -291,6 +313,28 @@ impl SyncClient {
             }
         }
     }
+}
+
+/// Whether a transport failure says the connection was closed before any answer came: hyper's
+/// incomplete message, or a reset or broken pipe while the request was being written.
+fn closed_before_answer(err: &reqwest::Error) -> bool {
+    if err.is_connect() || err.is_timeout() {
+        return false;
+    }
+    let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(err);
+    while let Some(e) = source {
+        if e.downcast_ref::<hyper::Error>().is_some_and(hyper::Error::is_incomplete_message) {
+            return true;
+        }
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            use std::io::ErrorKind::{BrokenPipe, ConnectionAborted, ConnectionReset};
+            if matches!(io.kind(), ConnectionReset | BrokenPipe | ConnectionAborted) {
+                return true;
+            }
+        }
+        source = e.source();
+    }
+    false
 }
 
 fn signing_credentials(
@@ -453,6 +497,57 @@ mod tests {
             let (n, v) = line.split_once(':')?;
             n.eq_ignore_ascii_case(name).then(|| v.trim())
         })
+    }
+
+    /// Reads one request from `socket` (headers and a sized or chunked body).
+    async fn read_request(socket: &mut tokio::net::TcpStream) -> Vec<u8> {
+        let mut raw = Vec::new();
+        let mut buf = [0u8; 4096];
+        while !request_complete(&raw) {
+            let n = socket.read(&mut buf).await.expect("read");
+            if n == 0 {
+                break;
+            }
+            raw.extend_from_slice(&buf[..n]);
+        }
+        raw
+    }
+
+    #[tokio::test]
+    async fn a_request_on_a_connection_the_server_silently_closed_is_sent_again() {
+        // The peer behaves as syncstorage-rs does after a 405: it answers without
+        // `Connection: close`, then drops the connection as the next request arrives.
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
+        let addr = listener.local_addr().expect("local addr");
+        let peer = tokio::spawn(async move {
+            let (mut first, _) = listener.accept().await.expect("accept");
+            read_request(&mut first).await;
+            first
+                .write_all(b"HTTP/1.1 405 Method Not Allowed\r\ncontent-length: 0\r\n\r\n")
+                .await
+                .expect("write");
+            let mut byte = [0u8; 1];
+            let _ = first.read(&mut byte).await;
+            drop(first);
+            let (mut second, _) = listener.accept().await.expect("accept the new connection");
+            let raw = read_request(&mut second).await;
+            second
+                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}")
+                .await
+                .expect("write");
+            raw
+        });
+        let client = client(&format!("http://{addr}"));
+        let user = client.user(SECRET, 42);
+        let refused = user.send(SyncRequest::put("info/quota").json(&serde_json::json!({}))).await.expect("405");
+        assert_eq!(refused.status_code(), 405);
+        assert!(refused.resent_after.is_none());
+        let answered = user.send(SyncRequest::get("storage/tabs")).await.expect("sent again");
+        assert_eq!(answered.status_code(), 200);
+        assert!(answered.resent_after.is_some(), "the answer notes the second attempt");
+        assert!(answered.transcript().starts_with("# the server had closed the kept-alive connection"), "{}", answered.transcript());
+        let raw = String::from_utf8(peer.await.expect("peer")).expect("utf-8");
+        assert!(raw.starts_with("GET /1.5/42/storage/tabs HTTP/1.1"), "{raw}");
     }
 
     #[tokio::test]

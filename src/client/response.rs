@@ -44,9 +44,18 @@ pub struct SyncResponse {
     pub(crate) headers: HeaderMap,
     pub(crate) body: Vec<u8>,
     pub(crate) elapsed: Duration,
+    /// Set when the request was sent a second time because the server had closed the kept-alive
+    /// connection without answering the first: the first attempt's error.
+    pub(crate) resent_after: Option<String>,
 }
 
 impl SyncResponse {
+    /// Whether the request had to be sent again on a new connection because the server closed
+    /// the kept-alive one silently (see the transcript's first line).
+    pub fn was_resent(&self) -> bool {
+        self.resent_after.is_some()
+    }
+
     /// The status.
     pub fn status(&self) -> StatusCode {
         self.status
@@ -113,6 +122,12 @@ impl SyncResponse {
         let mut out = String::new();
         let request = &self.request;
         // Writing to a String cannot fail.
+        if let Some(err) = &self.resent_after {
+            let _ = writeln!(
+                out,
+                "# the server had closed the kept-alive connection without `Connection: close` ({err}); sent again on a new connection"
+            );
+        }
         let _ = writeln!(out, "> {} {} HTTP/1.1", request.method, request.resource());
         for (name, value) in &request.headers {
             let _ = writeln!(out, "> {name}: {value}");
@@ -191,6 +206,7 @@ mod tests {
             headers,
             body: response_body.to_vec(),
             elapsed: Duration::from_millis(12),
+            resent_after: None,
         }
     }
 

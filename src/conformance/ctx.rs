@@ -208,6 +208,9 @@ pub struct Refusals {
     pub retried: u32,
     /// Writes still refused when the retry policy or the case deadline ran out.
     pub gave_up: u32,
+    /// Not a refusal: requests sent again on a new connection because the server had closed the
+    /// kept-alive one without `Connection: close` and without answering.
+    pub resent_on_new_connection: u32,
 }
 
 impl Refusals {
@@ -220,6 +223,12 @@ impl Refusals {
         self.unavailable += other.unavailable;
         self.retried += other.retried;
         self.gave_up += other.gave_up;
+        self.resent_on_new_connection += other.resent_on_new_connection;
+    }
+
+    /// Refusals met where no retry applies (the I-04 case that judges them sends each write once).
+    pub fn not_retried(&self) -> u32 {
+        (self.conflict + self.unavailable).saturating_sub(self.retried + self.gave_up)
     }
 }
 
@@ -291,6 +300,9 @@ impl Wire {
                 }
             };
             let mut header = note.as_ref().map(|n| format!("# {n}\n")).unwrap_or_default();
+            if resp.was_resent() {
+                self.log().refusals.resent_on_new_connection += 1;
+            }
             let refusal = Refusal::of(&resp);
             let mut retry_in = None;
             if let Some(kind) = refusal {
@@ -511,10 +523,17 @@ impl Ctx {
     pub fn rule_or_compat(&mut self, rule: CaseResult, compat: impl FnOnce() -> CaseResult, note: &str) -> CaseResult {
         match rule {
             Ok(()) => Ok(()),
-            Err(failure) if self.profile == Profile::SyncstorageRs && compat().is_ok() => {
-                self.log().compat.push(format!("{note} ({})", failure.message));
-                Ok(())
-            }
+            Err(failure) if self.profile == Profile::SyncstorageRs => match compat() {
+                Ok(()) => {
+                    self.log().compat.push(format!("{note} ({})", failure.message));
+                    Ok(())
+                }
+                // The compat reading fails too: its own complaint is the more precise one.
+                Err(also) => Err(Failure {
+                    message: format!("{}; not even the syncstorage-rs reading holds ({note}): {}", failure.message, also.message),
+                    ..failure
+                }),
+            },
             Err(failure) => Err(failure),
         }
     }

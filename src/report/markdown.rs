@@ -48,11 +48,22 @@ pub fn render_markdown(report: &RunReport) -> String {
         c.passed, c.failed, c.skipped, c.compat, c.invariant_violations
     );
     let q = report.refusals;
-    if !q.is_empty() {
+    if q.conflict + q.unavailable > 0 {
         let _ = writeln!(
             out,
-            "- write refusals: {} conflict (409), {} unavailable (503); {} sent again, {} still refused",
-            q.conflict, q.unavailable, q.retried, q.gave_up
+            "- write refusals: {} conflict (409), {} unavailable (503); {} sent again, {} still refused after the retries, {} sent once by the I-04 case that judges them",
+            q.conflict,
+            q.unavailable,
+            q.retried,
+            q.gave_up,
+            q.not_retried()
+        );
+    }
+    if q.resent_on_new_connection > 0 {
+        let _ = writeln!(
+            out,
+            "- {} requests sent again on a new connection: the server had closed a kept-alive connection without `Connection: close`",
+            q.resent_on_new_connection
         );
     }
     let _ = writeln!(out, "- replay all failures: `{}`", report.replay);

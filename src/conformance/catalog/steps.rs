@@ -90,10 +90,15 @@ pub(super) fn keys(v: &Value) -> Vec<String> {
 /// outcome is open rather than wrong.
 pub(super) const CLOCK_ATTEMPTS: usize = 5;
 
-/// The server's time when it answered (`X-Weave-Timestamp`, D-01); a read saw the data no later
-/// than this.
+/// The latest server time at which a read can have seen its data: `X-Weave-Timestamp` (D-01)
+/// plus the exchange's duration, since a server may read its clock before it runs the query (a
+/// slow answer from syncstorage-rs was stamped 2.6 s before it was sent). Every caller treats a
+/// time at or past a ttl as "the outcome is open", so the later estimate only ever makes a case
+/// try again, never pass or fail wrongly.
 pub(super) fn server_now(resp: &Resp) -> Result<Stamp, Failure> {
-    resp.stamp("x-weave-timestamp")
+    let stamped = resp.stamp("x-weave-timestamp")?;
+    let elapsed_cs = resp.0.elapsed().as_millis().div_ceil(10);
+    Ok(stamped.plus_cs(i64::try_from(elapsed_cs).unwrap_or(i64::MAX / 2)))
 }
 
 pub(super) fn time_ran_past_ttls(what: &str) -> Failure {
