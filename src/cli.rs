@@ -50,8 +50,8 @@ pub struct ConformanceArgs {
     pub database: DatabaseArgs,
     /// Which behaviour to expect: the SPEC rule, or also accept syncstorage-rs's documented
     /// differences (reported as compat).
-    #[arg(long, env = "SYNCSTORAGE_HARNESS_PROFILE", value_enum, default_value_t = crate::conformance::Profile::Spec)]
-    pub profile: crate::conformance::Profile,
+    #[arg(long, env = "SYNCSTORAGE_HARNESS_PROFILE", value_enum, default_value_t = crate::sync::Profile::Spec)]
+    pub profile: crate::sync::Profile,
     /// How many cases run at once.
     #[arg(long, env = "SYNCSTORAGE_HARNESS_JOBS", default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..=64))]
     pub jobs: u64,
@@ -169,4 +169,19 @@ pub struct TokenArgs {
     /// Seconds until the token expires; 0 or less mints an expired one.
     #[arg(long, env = "SYNCSTORAGE_HARNESS_TOKEN_TTL", default_value_t = 3600, allow_negative_numbers = true)]
     pub ttl: i64,
+}
+
+/// `--profile` values; the type itself lives with the Sync vocabulary, free of clap.
+impl clap::ValueEnum for crate::sync::Profile {
+    fn value_variants<'a>() -> &'a [Self] {
+        &[crate::sync::Profile::Spec, crate::sync::Profile::SyncstorageRs]
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        let help = match self {
+            crate::sync::Profile::Spec => "The SPEC rule, everywhere",
+            crate::sync::Profile::SyncstorageRs => "The rule, or the clause's \"Compat (syncstorage-rs)\" line, reported as `compat`",
+        };
+        Some(clap::builder::PossibleValue::new(match self { crate::sync::Profile::Spec => "spec", crate::sync::Profile::SyncstorageRs => "syncstorage-rs" }).help(help))
+    }
 }

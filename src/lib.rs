@@ -11,3 +11,6 @@ pub mod provision;
 pub mod conformance;
 pub mod invariants;
 pub mod report;
+pub mod run;
+pub mod sync;
+pub mod target;

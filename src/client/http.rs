@@ -11,7 +11,6 @@ use super::raw::{self, RAW_BODY_THRESHOLD};
 use super::request::{RequestBody, Signing, SyncRequest};
 use super::response::{RequestRecord, SyncResponse, TRANSCRIPT_BODY_LIMIT, redact_mac};
 use super::sign::{self, HawkParams};
-use super::user::SyncUser;
 
 /// Whole-request timeout unless configured otherwise.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -92,11 +91,6 @@ impl SyncClient {
         self.target.as_str().trim_end_matches('/')
     }
 
-    /// A user of this target with a token valid for the default lifetime.
-    pub fn user(&self, secret: impl Into<String>, uid: u64) -> SyncUser {
-        SyncUser::new(self, secret, uid)
-    }
-
     /// The URL for `path` (see [`SyncRequest`] for the path rules); a path relative to a user
     /// root needs `uid`.
     pub fn url_for(&self, path: &str, uid: Option<u64>) -> Result<Url, ClientError> {
@@ -138,7 +132,7 @@ impl SyncClient {
     /// again applies nothing twice.
     pub(crate) async fn send_as(
         &self,
-        user: Option<&SyncUser>,
+        user: Option<Signer<'_>>,
         request: SyncRequest,
     ) -> Result<SyncResponse, ClientError> {
         match self.send_once(user, &request).await {
@@ -153,10 +147,10 @@ impl SyncClient {
 
     async fn send_once(
         &self,
-        user: Option<&SyncUser>,
+        user: Option<Signer<'_>>,
         request: &SyncRequest,
     ) -> Result<SyncResponse, ClientError> {
-        let url = self.url_for(&request.path, user.map(SyncUser::uid))?;
+        let url = self.url_for(&request.path, user.map(|u| u.uid))?;
         let credentials = signing_credentials(user, request)?;
 
         let mut headers = Vec::with_capacity(request.headers.len() + 3);
@@ -337,8 +331,15 @@ fn closed_before_answer(err: &reqwest::Error) -> bool {
     false
 }
 
+/// Whose request this is: the uid its path is relative to and the token it is signed with.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Signer<'a> {
+    pub uid: u64,
+    pub credentials: &'a Credentials,
+}
+
 fn signing_credentials(
-    user: Option<&SyncUser>,
+    user: Option<Signer<'_>>,
     request: &SyncRequest,
 ) -> Result<Option<Credentials>, ClientError> {
     let needs_user = |reason| ClientError::NeedsUser {
@@ -347,10 +348,10 @@ fn signing_credentials(
     };
     Ok(match (&request.signing, user) {
         (Signing::Unsigned, _) | (Signing::Own, None) => None,
-        (Signing::Own, Some(user)) => Some(user.credentials().clone()),
+        (Signing::Own, Some(user)) => Some(user.credentials.clone()),
         (Signing::With(credentials), _) => Some(credentials.clone()),
         (Signing::WrongKey, Some(user)) => {
-            let own = user.credentials();
+            let own = user.credentials;
             Some(Credentials {
                 id: own.id.clone(),
                 key: sign::wrong_key(&own.key),
@@ -625,7 +626,7 @@ mod tests {
             port: 9,
         };
         let authorization = |request: SyncRequest| {
-            let credentials = signing_credentials(Some(&alice), &request).expect("credentials");
+            let credentials = signing_credentials(Some(alice.signer()), &request).expect("credentials");
             credentials.map(|c| {
                 let url = client.url_for(&request.path, Some(1)).expect("url");
                 sign::authorization(&HawkParams {

@@ -8,7 +8,7 @@ use syncstorage_tokenlib::{Credentials, TokenPayload, mint};
 use url::Url;
 
 use super::error::ClientError;
-use super::http::SyncClient;
+use super::http::{Signer, SyncClient};
 use super::request::SyncRequest;
 use super::response::SyncResponse;
 
@@ -22,6 +22,13 @@ pub enum TokenLifetime {
     ValidFor(Duration),
     /// Expired this long ago.
     ExpiredFor(Duration),
+}
+
+impl SyncClient {
+    /// A user of this target with a token valid for the default lifetime.
+    pub fn user(&self, secret: impl Into<String>, uid: u64) -> SyncUser {
+        SyncUser::new(self, secret, uid)
+    }
 }
 
 impl TokenLifetime {
@@ -113,6 +120,11 @@ impl SyncUser {
         &self.credentials
     }
 
+    /// What the client signs this user's requests with.
+    pub(crate) fn signer(&self) -> Signer<'_> {
+        Signer { uid: self.uid, credentials: &self.credentials }
+    }
+
     /// The token payload.
     pub fn token(&self) -> &TokenPayload {
         &self.token
@@ -136,7 +148,7 @@ impl SyncUser {
 
     /// Sends `request` as this user, signed with the user's token unless it says otherwise.
     pub async fn send(&self, request: SyncRequest) -> Result<SyncResponse, ClientError> {
-        self.client.send_as(Some(self), request).await
+        self.client.send_as(Some(self.signer()), request).await
     }
 
     /// Sends a signed `GET` for `path`.

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use futures_util::future::BoxFuture;
 
 use crate::conformance::ctx::Ctx;
-use crate::conformance::failure::CaseResult;
-use crate::conformance::target::Target;
+use crate::run::CaseResult;
+use crate::target::Target;
 
 /// Largest quota a quota case will fill (bytes); bigger quotas are skipped, not filled.
 pub const MAX_FILLABLE_QUOTA: u64 = 8 * 1024 * 1024;

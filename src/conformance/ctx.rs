@@ -14,7 +14,6 @@
 //!   the way out and taken off the keys of the info/collections, collection_counts and
 //!   collection_usage maps on the way back. Transcripts show what went over the wire.
 
-use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -23,82 +22,10 @@ use rand::rngs::StdRng;
 use serde_json::Value;
 
 use crate::client::{Refusal, RetryPolicy, SyncRequest, SyncResponse, SyncUser};
-use crate::conformance::failure::{CaseResult, Failure};
-use crate::conformance::target::{Limits, Target};
-
-/// Which behaviour the run expects (SPEC preface).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, clap::ValueEnum)]
-#[serde(rename_all = "kebab-case")]
-pub enum Profile {
-    /// The SPEC rule, everywhere.
-    Spec,
-    /// The rule, or the clause's "Compat (syncstorage-rs)" line, reported as `compat`.
-    #[value(name = "syncstorage-rs")]
-    #[serde(rename = "syncstorage-rs")]
-    SyncstorageRs,
-}
-
-impl fmt::Display for Profile {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Profile::Spec => "spec",
-            Profile::SyncstorageRs => "syncstorage-rs",
-        })
-    }
-}
-
-/// The uids a run owns: the first one probes the target, then each case of the catalog owns a
-/// block of [`UIDS_PER_CASE`] at a place fixed by its position in the whole catalog.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-pub struct UidPlan {
-    pub first: u64,
-    /// How many case blocks the plan holds (the size of the whole catalog).
-    pub slots: usize,
-}
-
-/// Users a case may create.
-pub const UIDS_PER_CASE: u64 = 50;
-
-impl UidPlan {
-    pub fn probe(&self) -> u64 {
-        self.first
-    }
-
-    /// The block of catalog slot `slot`.
-    pub fn block(&self, slot: usize) -> std::ops::Range<u64> {
-        let start = self.first + 1 + slot as u64 * UIDS_PER_CASE;
-        start..start + UIDS_PER_CASE
-    }
-
-    /// One past the last uid of the plan.
-    pub fn end(&self) -> u64 {
-        self.first + 1 + self.slots as u64 * UIDS_PER_CASE
-    }
-}
-
-/// 64-bit FNV-1a: a hash that stays the same across Rust versions and platforms.
-fn fnv1a(parts: &[&str]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for part in parts {
-        for b in part.bytes().chain([0u8]) {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x0000_0100_0000_01b3);
-        }
-    }
-    h
-}
-
-/// splitmix64's finaliser, to spread the bits of a combined seed.
-fn mix(mut z: u64) -> u64 {
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
-}
-
-/// The seed of one case: the run seed and the case's clause and title, nothing positional.
-pub fn case_seed(run_seed: u64, clause: &str, title: &str) -> u64 {
-    mix(run_seed ^ fnv1a(&[clause, title]))
-}
+use crate::run::seed::{fnv1a, mix};
+use crate::run::{CaseResult, Failure, Refusals, UIDS_PER_CASE, VariantFailure};
+use crate::sync::{Limits, Profile, Stamp};
+use crate::target::Target;
 
 /// The standard collections (K-23): they exist before any write, so nothing races on them.
 const STANDARD_COLLECTIONS: [&str; 13] = [
@@ -195,50 +122,6 @@ impl Names {
         }
         *body = out;
     }
-}
-
-/// Write refusals (409, or 503 with Retry-After) a case met, and what became of them.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
-pub struct Refusals {
-    /// 409 answers.
-    pub conflict: u32,
-    /// 503 answers with Retry-After.
-    pub unavailable: u32,
-    /// Refused writes sent again.
-    pub retried: u32,
-    /// Writes still refused when the retry policy or the case deadline ran out.
-    pub gave_up: u32,
-    /// Not a refusal: requests sent again on a new connection because the server had closed the
-    /// kept-alive one without `Connection: close` and without answering.
-    pub resent_on_new_connection: u32,
-}
-
-impl Refusals {
-    pub fn is_empty(&self) -> bool {
-        *self == Refusals::default()
-    }
-
-    pub fn add(&mut self, other: &Refusals) {
-        self.conflict += other.conflict;
-        self.unavailable += other.unavailable;
-        self.retried += other.retried;
-        self.gave_up += other.gave_up;
-        self.resent_on_new_connection += other.resent_on_new_connection;
-    }
-
-    /// Refusals met where no retry applies (the I-04 case that judges them sends each write once).
-    pub fn not_retried(&self) -> u32 {
-        (self.conflict + self.unavailable).saturating_sub(self.retried + self.gave_up)
-    }
-}
-
-/// One failing variant of a case made of independent variants.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct VariantFailure {
-    pub name: String,
-    #[serde(flatten)]
-    pub failure: Failure,
-    pub transcripts: Vec<String>,
 }
 
 /// What a case leaves behind for the report.
@@ -613,54 +496,9 @@ impl Resp {
     }
 }
 
-/// A Sync timestamp in hundredths of a second, compared exactly.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Stamp(pub i64);
-
-impl Stamp {
-    /// Parses `1234.56`: digits, a dot, exactly two digits (I-01).
-    pub fn parse(s: &str) -> Result<Stamp, String> {
-        let (int, frac) = s.trim().split_once('.').ok_or_else(|| format!("{s:?} has no two decimals"))?;
-        if frac.len() != 2 || !frac.bytes().all(|b| b.is_ascii_digit()) || !int.bytes().all(|b| b.is_ascii_digit()) || int.is_empty() {
-            return Err(format!("{s:?} is not a ts with two decimals"));
-        }
-        let whole: i64 = int.parse().map_err(|_| format!("{s:?} is out of range"))?;
-        let cents: i64 = frac.parse().map_err(|_| format!("{s:?} is out of range"))?;
-        Ok(Stamp(whole * 100 + cents))
-    }
-
-    /// A JSON number read as a ts (to the hundredth).
-    pub fn from_json(v: &Value) -> Result<Stamp, Failure> {
-        v.as_f64()
-            .map(|f| Stamp((f * 100.0).round() as i64))
-            .ok_or_else(|| Failure::mismatch("timestamp", "a JSON number", v))
-    }
-
-    pub fn plus_cs(self, cs: i64) -> Stamp {
-        Stamp(self.0 + cs)
-    }
-}
-
-impl fmt::Display for Stamp {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}.{:02}", self.0 / 100, self.0 % 100)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn stamps_need_two_decimals() {
-        assert_eq!(Stamp::parse("1234.56"), Ok(Stamp(123_456)));
-        assert_eq!(Stamp::parse("0.00"), Ok(Stamp(0)));
-        for bad in ["1234.5", "1234", "1234.567", "-1.00", "a.bc", ".12"] {
-            assert!(Stamp::parse(bad).is_err(), "{bad}");
-        }
-        assert_eq!(Stamp(123_405).to_string(), "1234.05");
-        assert_eq!(Stamp::from_json(&serde_json::json!(1234.56)).ok(), Some(Stamp(123_456)));
-    }
 
     #[test]
     fn custom_collection_names_take_the_case_suffix_both_ways() {
@@ -690,23 +528,5 @@ mod tests {
         assert_eq!(Names::for_case(7, "D-06", "a title"), names);
         assert_ne!(Names::for_case(8, "D-06", "a title"), names);
         assert_ne!(Names::for_case(7, "D-06", "another title"), names);
-    }
-
-    #[test]
-    fn case_seeds_depend_on_identity_not_position() {
-        assert_eq!(case_seed(1, "E-11", "t"), case_seed(1, "E-11", "t"));
-        assert_ne!(case_seed(1, "E-11", "t"), case_seed(2, "E-11", "t"));
-        assert_ne!(case_seed(1, "E-11", "t"), case_seed(1, "E-12", "t"));
-        assert_ne!(case_seed(1, "E-1", "1t"), case_seed(1, "E-11", "t"), "fields are separated");
-    }
-
-    #[test]
-    fn uid_blocks_do_not_overlap_and_fit_the_default_step() {
-        let plan = UidPlan { first: 9_000_000_000, slots: 300 };
-        assert_eq!(plan.probe(), 9_000_000_000);
-        assert_eq!(plan.block(0).start, 9_000_000_001);
-        assert_eq!(plan.block(0).end, plan.block(1).start);
-        assert_eq!(plan.block(299).end, plan.end());
-        assert!(plan.end() - plan.first <= 20_000);
     }
 }

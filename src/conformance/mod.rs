@@ -4,13 +4,13 @@
 pub mod case;
 pub mod catalog;
 pub mod ctx;
-pub mod failure;
 pub mod runner;
 pub mod session;
-pub mod target;
 
 pub use case::{Case, Need};
-pub use ctx::{CasePlace, Ctx, Names, Profile, Refusals, Resp, Stamp, UidPlan, VariantFailure, case_seed};
-pub use failure::{CaseResult, Failure};
-pub use runner::{CaseReport, Outcome, RunConfig};
-pub use target::{Limits, Target};
+pub use ctx::{CasePlace, Ctx, Names, Resp};
+pub use runner::RunConfig;
+// The shared vocabulary, under the names the catalog has always used.
+pub use crate::run::{CaseReport, CaseResult, Failure, Outcome, Refusals, UidPlan, VariantFailure, case_seed};
+pub use crate::sync::{Limits, Profile, Stamp};
+pub use crate::target::Target;

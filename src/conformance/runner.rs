@@ -5,99 +5,40 @@
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use crate::client::{Refusal, RetryPolicy, SyncRequest};
 use crate::conformance::case::Case;
-use crate::conformance::ctx::{CaseLog, CasePlace, Ctx, Names, Profile, Refusals, UidPlan, VariantFailure, case_seed};
-use crate::conformance::failure::Failure;
-use crate::conformance::target::Target;
-use crate::invariants::{Checker, Violation};
+use crate::conformance::ctx::{CaseLog, CasePlace, Ctx, Names};
+use crate::invariants::Checker;
+use crate::run::{CaseReport, Failure, Outcome, Refusals, UidPlan, case_seed};
+use crate::sync::Profile;
+use crate::target::Target;
 
 /// No case may take longer than this, whatever it waits for.
 pub const CASE_TIMEOUT: Duration = Duration::from_secs(30);
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "status", rename_all = "lowercase")]
-pub enum Outcome {
-    Pass,
-    /// Passed only by accepting a "Compat (syncstorage-rs)" line.
-    Compat,
-    Fail { failure: Failure },
-    Skip { reason: String },
-}
-
-impl Outcome {
-    pub fn label(&self) -> &'static str {
-        match self {
-            Outcome::Pass => "pass",
-            Outcome::Compat => "compat",
-            Outcome::Fail { .. } => "fail",
-            Outcome::Skip { .. } => "skip",
-        }
+/// The report of `case` before it runs.
+fn report_for(case: &Case) -> CaseReport {
+    CaseReport {
+        clause: case.id,
+        title: case.title,
+        upstream: case.upstream.clone(),
+        target: String::new(),
+        outcome: Outcome::Pass,
+        duration_ms: 0,
+        uids: Vec::new(),
+        compat: Vec::new(),
+        variants: Vec::new(),
+        refusals: Refusals::default(),
+        violations: Vec::new(),
+        invariant_error: None,
+        transcripts: Vec::new(),
+        judges_refusals: case.judges_refusals,
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
-pub struct CaseReport {
-    pub clause: &'static str,
-    pub title: &'static str,
-    pub upstream: Vec<&'static str>,
-    pub target: String,
-    #[serde(flatten)]
-    pub outcome: Outcome,
-    pub duration_ms: u64,
-    pub uids: Vec<u64>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub compat: Vec<String>,
-    /// The failing variants of a case made of independent variants, each with its transcript.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub variants: Vec<VariantFailure>,
-    /// Write refusals the case met and what became of them.
-    #[serde(skip_serializing_if = "Refusals::is_empty")]
-    pub refusals: Refusals,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub violations: Vec<Violation>,
-    /// Why the invariant checks after this case could not run (a setup error, not a violation).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub invariant_error: Option<String>,
-    /// Request/response transcripts, kept for failures only.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub transcripts: Vec<String>,
-    #[serde(skip)]
-    pub judges_refusals: bool,
-}
-
-impl CaseReport {
-    pub fn area(&self) -> char {
-        self.clause.chars().next().unwrap_or('?')
-    }
-
-    fn new(case: &Case) -> Self {
-        CaseReport {
-            clause: case.id,
-            title: case.title,
-            upstream: case.upstream.clone(),
-            target: String::new(),
-            outcome: Outcome::Pass,
-            duration_ms: 0,
-            uids: Vec::new(),
-            compat: Vec::new(),
-            variants: Vec::new(),
-            refusals: Refusals::default(),
-            violations: Vec::new(),
-            invariant_error: None,
-            transcripts: Vec::new(),
-            judges_refusals: case.judges_refusals,
-        }
-    }
-
-    pub fn failed(&self) -> bool {
-        matches!(self.outcome, Outcome::Fail { .. })
-    }
-}
 
 #[derive(Clone)]
 pub struct RunConfig {
@@ -154,7 +95,7 @@ pub async fn run(
             Err(e) => {
                 let id = e.id();
                 let Some(&index) = pending.get(&id) else { continue };
-                let mut report = CaseReport::new(&cases[index]);
+                let mut report = report_for(&cases[index]);
                 let why = if e.is_cancelled() { "was cancelled" } else { "panicked" };
                 report.outcome = Outcome::Fail { failure: Failure::new(format!("the case's task {why}: {e}")) };
                 progress(&report);
@@ -170,7 +111,7 @@ pub async fn run(
         .zip(&cases)
         .map(|(r, case)| {
             r.unwrap_or_else(|| {
-                let mut report = CaseReport::new(case);
+                let mut report = report_for(case);
                 report.outcome = Outcome::Fail { failure: Failure::new("the case's task ended without a report") };
                 report
             })
@@ -241,7 +182,7 @@ async fn delete_user_data(target: &Target, uid: u64) {
 }
 
 async fn run_one(case: &Case, targets: &[Arc<Target>], config: &RunConfig) -> CaseReport {
-    let mut report = CaseReport::new(case);
+    let mut report = report_for(case);
     let target = match choose_target(case, targets) {
         Ok(t) => t.clone(),
         Err(reason) => {
@@ -367,8 +308,8 @@ mod tests {
         let judge = Case::new("I-04", "judge", |_cx| Box::pin(async { Ok(()) })).judges_refusals();
         let other = Case::new("E-01", "other", |_cx| Box::pin(async { Ok(()) }));
         let make = || {
-            let mut a = CaseReport::new(&judge);
-            let mut b = CaseReport::new(&other);
+            let mut a = report_for(&judge);
+            let mut b = report_for(&other);
             b.refusals.unavailable = 3;
             a.refusals.conflict = 1;
             vec![a, b]

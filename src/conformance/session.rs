@@ -34,7 +34,7 @@ pub enum SetupError {
     #[error("start the reference backend: {0}")]
     Server(#[from] provision::ServerError),
     #[error("{0}")]
-    Target(#[from] crate::conformance::target::TargetError),
+    Target(#[from] crate::target::TargetError),
     #[error("{0}")]
     Invariants(#[from] crate::invariants::InvariantError),
     #[error("write the report to {path}: {source}")]
@@ -163,7 +163,7 @@ async fn embedded(
         adjust(&mut config);
         adjust_all(&mut config);
         let server = provision::start_reference(config, &url, "127.0.0.1:0".parse().unwrap_or_else(|_| unreachable!())).await?;
-        let base = Url::parse(&server.url()).map_err(|e| SetupError::Target(crate::conformance::target::TargetError::Unexpected {
+        let base = Url::parse(&server.url()).map_err(|e| SetupError::Target(crate::target::TargetError::Unexpected {
             url: server.url(),
             what: "its URL",
             detail: e.to_string(),

@@ -8,7 +8,7 @@ use std::time::SystemTime;
 use serde::Serialize;
 use tokio_postgres::{Client, NoTls};
 
-use crate::conformance::target::Target;
+use crate::target::Target;
 
 /// One named check.
 #[derive(Debug, Clone, Copy)]

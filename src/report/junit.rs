@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use crate::conformance::Outcome;
+use crate::run::Outcome;
 use crate::report::RunReport;
 
 fn escape(s: &str) -> String {

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use crate::conformance::{CaseReport, Outcome};
+use crate::run::{CaseReport, Outcome};
 use crate::report::RunReport;
 
 /// The exchange that shows a failure: a failing variant's last one, else the case's last one.

@@ -3,7 +3,9 @@
 
 use serde::Serialize;
 
-use crate::conformance::{CaseReport, Limits, Outcome, Profile, Refusals, Target};
+use crate::run::{CaseReport, Outcome, Refusals};
+use crate::sync::{Limits, Profile};
+use crate::target::Target;
 
 pub const SCHEMA: &str = "syncstorage-harness/conformance-report";
 pub const SCHEMA_VERSION: u32 = 1;

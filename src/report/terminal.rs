@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use std::io::Write as _;
 use std::sync::Mutex;
 
-use crate::conformance::{CaseReport, Outcome};
+use crate::run::{CaseReport, Outcome};
 use crate::report::RunReport;
 
 /// Prints one character per finished case to stderr (`.` pass, `c` compat, `F` fail, `s` skip,

@@ -60,8 +60,8 @@ fn absent_or_zero(map: &Value, coll: &str, what: &str) -> CaseResult {
 fn delete_body_stamp(resp: &Resp) -> Result<Stamp, Failure> {
     let body = resp.json()?;
     match body.get("modified") {
-        Some(m) => Stamp::from_json(m),
-        None => Stamp::from_json(&body),
+        Some(m) => Ok(Stamp::from_json(m)?),
+        None => Ok(Stamp::from_json(&body)?),
     }
 }
 

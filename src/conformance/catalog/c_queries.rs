@@ -830,7 +830,7 @@ async fn post_all(cx: &mut Ctx, coll: &str, records: Value) -> Result<Stamp, Fai
     let resp = cx.post(&format!("storage/{coll}"), records).await?;
     let body = resp.status(200)?.json()?;
     ensure_eq!(json!({}), body["failed"], "failed records of POST storage/{coll}");
-    Stamp::from_json(&body["modified"])
+    Ok(Stamp::from_json(&body["modified"])?)
 }
 
 /// Three writes at T1 < T2 < T3: `00`,`01` at T1, `02`,`03` at T2, `04` at T3, spaced a little so

@@ -871,8 +871,8 @@ fn local_now() -> Stamp {
 fn body_modified(resp: &Resp) -> Result<Stamp, Failure> {
     let body = resp.json()?;
     match &body {
-        Value::Number(_) => Stamp::from_json(&body),
-        Value::Object(map) if map.contains_key("modified") => Stamp::from_json(&map["modified"]),
+        Value::Number(_) => Ok(Stamp::from_json(&body)?),
+        Value::Object(map) if map.contains_key("modified") => Ok(Stamp::from_json(&map["modified"])?),
         _ => Err(Failure::mismatch("body of a write", "its modified ts", body)),
     }
 }

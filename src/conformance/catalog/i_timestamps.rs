@@ -88,7 +88,7 @@ fn t_of(resp: &Resp) -> Result<Stamp, Failure> {
     resp.success()?;
     let body = resp.json().ok();
     match body.as_ref().map(|b| if b.is_object() { &b["modified"] } else { b }) {
-        Some(v) if v.is_number() => Stamp::from_json(v),
+        Some(v) if v.is_number() => Ok(Stamp::from_json(v)?),
         _ => resp.stamp("x-last-modified"),
     }
 }

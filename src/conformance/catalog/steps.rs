@@ -147,7 +147,7 @@ pub(super) fn written_at(resp: &Resp) -> Result<Stamp, Failure> {
 /// A record's `modified`.
 pub(super) fn modified_of(records: &BTreeMap<String, Value>, id: &str) -> Result<Stamp, Failure> {
     let rec = records.get(id).ok_or_else(|| Failure::new(format!("record {id:?} is missing")))?;
-    Stamp::from_json(&rec["modified"])
+    Ok(Stamp::from_json(&rec["modified"])?)
 }
 
 /// A record's payload.

@@ -1,4 +1,4 @@
-//! Why a case failed: a message, and where it helps, the expected and actual values that the
+//! Why a check failed (a case, a fuzz step, a load check): a message, and where it helps, the expected and actual values that the
 //! reports show as a diff.
 
 use std::fmt;
@@ -32,6 +32,12 @@ impl fmt::Display for Failure {
     }
 }
 
+impl From<crate::sync::NotAStamp> for Failure {
+    fn from(e: crate::sync::NotAStamp) -> Self {
+        Failure::mismatch("timestamp", "a JSON number", e.0)
+    }
+}
+
 /// What a case body returns.
 pub type CaseResult = Result<(), Failure>;
 
@@ -40,7 +46,7 @@ pub type CaseResult = Result<(), Failure>;
 macro_rules! ensure {
     ($cond:expr, $($msg:tt)+) => {
         if !$cond {
-            return Err($crate::conformance::Failure::new(format!($($msg)+)));
+            return Err($crate::run::Failure::new(format!($($msg)+)));
         }
     };
 }
@@ -53,7 +59,7 @@ macro_rules! ensure_eq {
         match (&$expected, &$actual) {
             (expected, actual) => {
                 if expected != actual {
-                    return Err($crate::conformance::Failure::mismatch(
+                    return Err($crate::run::Failure::mismatch(
                         format!($($msg)+),
                         format!("{expected:?}"),
                         format!("{actual:?}"),

@@ -1,26 +1,14 @@
-//! A server the catalog runs against, as learnt from the server itself: its limits
+//! A server a run (conformance, fuzz, load) talks to, as learnt from the server itself: its limits
 //! (info/configuration, A-06), whether it enforces a quota (heartbeat, H-01) and whether it has a
 //! test clock. Probing also catches a wrong secret or an unreachable URL before any case runs.
 
 use std::time::Duration;
 
-use serde::Serialize;
 use serde_json::Value;
 use url::Url;
 
 use crate::client::{ClientError, SyncClient, SyncRequest, SyncUser};
-
-/// The limits of the SPEC preface table, as the target publishes them.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct Limits {
-    pub max_post_records: u64,
-    pub max_post_bytes: u64,
-    pub max_record_payload_bytes: u64,
-    pub max_request_bytes: u64,
-    pub max_total_records: u64,
-    pub max_total_bytes: u64,
-    pub max_quota_limit: Option<u64>,
-}
+use crate::sync::Limits;
 
 /// A probed server.
 #[derive(Debug, Clone)]

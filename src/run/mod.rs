@@ -1,0 +1,15 @@
+//! What every kind of run (conformance today; fuzz and load next) shares: the seed that every
+//! random choice derives from, the uid range the run owns, the write refusals it met, why a check
+//! failed, and the per-check results that every reporter reads.
+
+pub mod failure;
+pub mod outcome;
+pub mod refusals;
+pub mod seed;
+pub mod uids;
+
+pub use failure::{CaseResult, Failure};
+pub use outcome::{CaseReport, Outcome, VariantFailure};
+pub use refusals::Refusals;
+pub use seed::case_seed;
+pub use uids::{UIDS_PER_CASE, UidPlan};
