@@ -17,7 +17,8 @@ use crate::conformance::{Case, Refusals, Target, UidPlan};
 use crate::exit;
 use crate::invariants::Checker;
 use crate::provision::{self, Postgres, ProvisionOptions};
-use crate::report::{self, Counts, RunReport, SCHEMA, SCHEMA_VERSION, TargetSummary, Unchecked};
+use crate::report;
+use crate::run::{Counts, Events, ReportError, Reporter, RunEvent, RunReport, SCHEMA, SCHEMA_VERSION, TargetSummary, Unchecked};
 
 /// Default uid bases are `9_000_000_000 + k * UID_BASE_STEP` for `k < UID_BASES`, so a run's whole
 /// plan (one probe uid and a block per catalog case) stays within 10 digits and inside its step.
@@ -37,8 +38,8 @@ pub enum SetupError {
     Target(#[from] crate::target::TargetError),
     #[error("{0}")]
     Invariants(#[from] crate::invariants::InvariantError),
-    #[error("write the report to {path}: {source}")]
-    Report { path: String, source: std::io::Error },
+    #[error("{0}")]
+    Report(#[from] ReportError),
     #[error("select cases: no case matches --filter {0}")]
     NoCases(String),
 }
@@ -206,25 +207,33 @@ fn replay_command(args: &ConformanceArgs, base: &str, failed: &[&str]) -> String
     cmd
 }
 
-/// Runs the catalog, prints the terminal report and writes the files asked for; returns the
-/// process exit code.
+/// Runs the catalog with the reporters the arguments ask for (progress on stderr, one view on
+/// stdout, the report files); returns the process exit code.
 pub async fn run(args: &ConformanceArgs) -> Result<u8, SetupError> {
-    let report = execute(args, &|_| {}).await?;
-    match args.format {
-        ListFormat::Table => print!("{}", report::render_table(&report)),
-        ListFormat::Json => println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default()),
-        ListFormat::Markdown => print!("{}", report::render_markdown(&report)),
-    }
-    if let Some(path) = &args.markdown {
-        report::write_markdown(&report, path).map_err(|source| SetupError::Report { path: path.display().to_string(), source })?;
-    }
-    if let Some(path) = &args.json {
-        report::write_json(&report, path).map_err(|source| SetupError::Report { path: path.display().to_string(), source })?;
-    }
-    if let Some(path) = &args.junit {
-        report::write_junit(&report, path).map_err(|source| SetupError::Report { path: path.display().to_string(), source })?;
+    let events = Arc::new(Events::new(reporters(args)));
+    let report = execute_with(args, &|_| {}, events.clone()).await?;
+    if let Some(e) = events.take_error() {
+        return Err(e.into());
     }
     Ok(exit_code(&report))
+}
+
+/// The reporters of a conformance run.
+fn reporters(args: &ConformanceArgs) -> Vec<Box<dyn Reporter>> {
+    let stdout: report::Render = match args.format {
+        ListFormat::Table => report::render_table,
+        ListFormat::Json => report::render_json,
+        ListFormat::Markdown => report::render_markdown,
+    };
+    let mut out: Vec<Box<dyn Reporter>> = vec![Box::new(report::Progress::new()), Box::new(report::Print(stdout))];
+    let files: [(&Option<std::path::PathBuf>, report::Render); 3] =
+        [(&args.markdown, report::render_markdown), (&args.json, report::render_json), (&args.junit, report::junit_xml)];
+    for (path, render) in files {
+        if let Some(path) = path {
+            out.push(Box::new(report::WriteFile { path: path.clone(), render }));
+        }
+    }
+    out
 }
 
 /// 3 when the invariant checks could not run (the run is incomplete), else 1 when a case
@@ -243,6 +252,15 @@ pub fn exit_code(report: &RunReport) -> u8 {
 
 /// Runs the selected cases and returns the report, printing only progress.
 pub async fn execute(args: &ConformanceArgs, adjust_backends: &BackendAdjust) -> Result<RunReport, SetupError> {
+    execute_with(args, adjust_backends, Arc::new(Events::new(vec![Box::new(report::Progress::new())]))).await
+}
+
+/// Runs the selected cases, sending the run's events to `events`, and returns the report.
+pub async fn execute_with(
+    args: &ConformanceArgs,
+    adjust_backends: &BackendAdjust,
+    events: Arc<Events>,
+) -> Result<RunReport, SetupError> {
     let seed = args.seed.unwrap_or_else(rand::random);
     let mut rng = StdRng::seed_from_u64(seed);
     let uid_base = args.uid_base.unwrap_or_else(|| 9_000_000_000 + rng.random_range(0..UID_BASES) * UID_BASE_STEP);
@@ -269,24 +287,16 @@ pub async fn execute(args: &ConformanceArgs, adjust_backends: &BackendAdjust) ->
             (Some(e), targets, Some(url), true)
         }
     };
-    for t in &targets {
-        eprintln!(
-            "target {}: {} (test clock: {}, quota: {})",
-            t.label,
-            t.client.target(),
-            if t.test_clock { "yes" } else { "no" },
-            t.quota.map_or("off".into(), |q| format!("{q} bytes"))
-        );
-    }
     let invariants = match db_url {
         Some(url) => Some(Arc::new(Checker::connect(&url, totals).await?)),
         None => None,
     };
-    let progress = Arc::new(report::Progress::new(cases.len()));
+    let summaries: Vec<TargetSummary> = targets.iter().map(|t| TargetSummary::from(&**t)).collect();
+    events.emit(&RunEvent::Started { seed, uid_range: [uids.first, uids.end()], targets: &summaries, checks: cases.len() });
     let started = Instant::now();
     let config = RunConfig { jobs: args.jobs as usize, profile: args.profile, seed, uids, invariants };
-    let p = progress.clone();
-    let reports = runner::run(cases, targets.clone(), config, move |r| p.case_done(r)).await;
+    let each = events.clone();
+    let reports = runner::run(cases, targets.clone(), config, move |r| each.emit(&RunEvent::CheckFinished(r))).await;
     let duration = started.elapsed();
     let counts = Counts::of(&reports);
     let failed: Vec<&str> = reports
@@ -305,7 +315,7 @@ pub async fn execute(args: &ConformanceArgs, adjust_backends: &BackendAdjust) ->
         harness_version: env!("CARGO_PKG_VERSION"),
         seed,
         profile: args.profile,
-        targets: targets.iter().map(|t| TargetSummary::from(&**t)).collect(),
+        targets: summaries,
         uid_range: [uids.first, uids.end()],
         refusals,
         replay: replay_command(args, &base, &failed),
@@ -319,5 +329,6 @@ pub async fn execute(args: &ConformanceArgs, adjust_backends: &BackendAdjust) ->
     if let Some(e) = embedded {
         e.stop().await;
     }
+    events.emit(&RunEvent::Finished(&report));
     Ok(report)
 }

@@ -1,10 +1,8 @@
-//! The versioned JSON report (`--json PATH`).
+//! The versioned JSON report (`--json PATH`, `--format json`).
 
-use std::path::Path;
+use crate::run::RunReport;
 
-use crate::report::RunReport;
-
-pub fn write_json(report: &RunReport, path: &Path) -> std::io::Result<()> {
-    let text = serde_json::to_string_pretty(report).map_err(std::io::Error::other)?;
-    std::fs::write(path, text + "\n")
+pub fn render_json(report: &RunReport) -> String {
+    // A report holds strings, numbers and lists only, which always serialise.
+    serde_json::to_string_pretty(report).unwrap_or_default() + "\n"
 }

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use crate::run::{CaseReport, Outcome};
-use crate::report::RunReport;
+use crate::run::RunReport;
 
 /// The exchange that shows a failure: a failing variant's last one, else the case's last one.
 fn showing(r: &CaseReport) -> Option<&String> {
@@ -83,6 +83,9 @@ pub fn render_markdown(report: &RunReport) -> String {
             let _ = writeln!(out, "- **{}** [{}]: {}", r.title, r.target, one_line(&failure.message));
             if let (Some(e), Some(a)) = (&failure.expected, &failure.actual) {
                 let _ = writeln!(out, "  - expected `{}`, got `{}`", one_line(e), one_line(a));
+                if let Some(d) = failure.diff() {
+                    let _ = writeln!(out, "  - word diff: `{}`", one_line(&d));
+                }
             }
             for v in &r.variants {
                 let mut line = format!("  - variant `{}`: {}", one_line(&v.name), one_line(&v.failure.message));
@@ -129,8 +132,4 @@ pub fn render_markdown(report: &RunReport) -> String {
         }
     }
     out
-}
-
-pub fn write_markdown(report: &RunReport, path: &std::path::Path) -> std::io::Result<()> {
-    std::fs::write(path, render_markdown(report))
 }

@@ -3,26 +3,35 @@
 
 use std::fmt::Write as _;
 use std::io::Write as _;
-use std::sync::Mutex;
 
-use crate::run::{CaseReport, Outcome};
-use crate::report::RunReport;
+use crate::run::{CaseReport, Outcome, ReportError, Reporter, RunEvent, RunReport, TargetSummary};
 
-/// Prints one character per finished case to stderr (`.` pass, `c` compat, `F` fail, `s` skip,
-/// `!` invariant violation), with a count every 50.
-#[derive(Debug)]
+/// Prints progress to stderr: the targets and the number of checks when the run starts, then
+/// one character per finished check (`.` pass, `c` compat, `F` fail, `s` skip, `!` invariant
+/// violation), with a count every 50.
+#[derive(Debug, Default)]
 pub struct Progress {
     total: usize,
-    done: Mutex<usize>,
+    done: usize,
 }
 
 impl Progress {
-    pub fn new(total: usize) -> Self {
-        eprintln!("running {total} cases");
-        Self { total, done: Mutex::new(0) }
+    pub fn new() -> Self {
+        Self::default()
     }
 
-    pub fn case_done(&self, report: &CaseReport) {
+    fn started(&mut self, targets: &[TargetSummary], checks: usize) {
+        self.total = checks;
+        let mut err = std::io::stderr().lock();
+        for t in targets {
+            let quota = t.quota.map_or("off".into(), |q| format!("{q} bytes"));
+            let clock = if t.test_clock { "yes" } else { "no" };
+            let _ = writeln!(err, "target {}: {} (test clock: {clock}, quota: {quota})", t.label, t.url);
+        }
+        let _ = writeln!(err, "running {checks} cases");
+    }
+
+    fn finished(&mut self, report: &CaseReport) {
         let mark = if !report.violations.is_empty() {
             '!'
         } else {
@@ -33,14 +42,24 @@ impl Progress {
                 Outcome::Skip { .. } => 's',
             }
         };
-        let mut done = self.done.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        *done += 1;
+        self.done += 1;
         let mut err = std::io::stderr().lock();
         let _ = write!(err, "{mark}");
-        if *done % 50 == 0 || *done == self.total {
-            let _ = writeln!(err, " {}/{}", *done, self.total);
+        if self.done % 50 == 0 || self.done == self.total {
+            let _ = writeln!(err, " {}/{}", self.done, self.total);
         }
         let _ = err.flush();
+    }
+}
+
+impl Reporter for Progress {
+    fn event(&mut self, event: &RunEvent<'_>) -> Result<(), ReportError> {
+        match event {
+            RunEvent::Started { targets, checks, .. } => self.started(targets, *checks),
+            RunEvent::CheckFinished(report) => self.finished(report),
+            RunEvent::Finished(_) => {}
+        }
+        Ok(())
     }
 }
 

@@ -22,13 +22,60 @@ impl Failure {
     }
 }
 
+/// Values at least this long get a word diff under expected/actual: the difference is hard to
+/// spot by eye there.
+const DIFF_FROM: usize = 60;
+
+impl Failure {
+    /// A word diff of expected and actual (`[-gone-]{+new+}`), when both are long and differ.
+    pub fn diff(&self) -> Option<String> {
+        let (e, a) = (self.expected.as_deref()?, self.actual.as_deref()?);
+        if e == a || e.len().max(a.len()) < DIFF_FROM {
+            return None;
+        }
+        let mut out = String::new();
+        for change in similar::TextDiff::from_words(e, a).iter_all_changes() {
+            let text = change.value();
+            match change.tag() {
+                similar::ChangeTag::Equal => out.push_str(text),
+                similar::ChangeTag::Delete => out.push_str(&format!("[-{text}-]")),
+                similar::ChangeTag::Insert => out.push_str(&format!("{{+{text}+}}")),
+            }
+        }
+        Some(out)
+    }
+}
+
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.message)?;
         if let (Some(e), Some(a)) = (&self.expected, &self.actual) {
             write!(f, "\n  expected: {e}\n  actual:   {a}")?;
         }
+        if let Some(d) = self.diff() {
+            write!(f, "\n  diff:     {d}")?;
+        }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_values_get_a_word_diff_and_short_ones_none() {
+        let long = Failure::mismatch(
+            "ids",
+            r#"["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "hotel"]"#,
+            r#"["alpha", "bravo", "charlie", "delta", "golf", "foxtrot", "hotel"]"#,
+        );
+        let diff = long.diff().expect("a diff");
+        assert_eq!(diff, r#"["alpha", "bravo", "charlie", "delta", [-"echo",-]{+"golf",+} "foxtrot", "hotel"]"#);
+        assert!(long.to_string().contains("\n  diff:     "));
+        assert_eq!(Failure::mismatch("status", 200, 404).diff(), None);
+        let same = "x ".repeat(40);
+        assert_eq!(Failure::mismatch("same", &same, &same).diff(), None);
     }
 }
 

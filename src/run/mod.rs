@@ -2,14 +2,18 @@
 //! random choice derives from, the uid range the run owns, the write refusals it met, why a check
 //! failed, and the per-check results that every reporter reads.
 
+pub mod events;
 pub mod failure;
 pub mod outcome;
 pub mod refusals;
+pub mod report;
 pub mod seed;
 pub mod uids;
 
 pub use failure::{CaseResult, Failure};
 pub use outcome::{CaseReport, Outcome, VariantFailure};
+pub use events::{Events, ReportError, Reporter, RunEvent};
 pub use refusals::Refusals;
+pub use report::{Counts, RunReport, SCHEMA, SCHEMA_VERSION, TargetSummary, Unchecked};
 pub use seed::case_seed;
 pub use uids::{UIDS_PER_CASE, UidPlan};

@@ -1,4 +1,4 @@
-//! The run's result, as every reporter sees it. Its JSON form is versioned: fields are only
+//! The whole run's result, as the last run event carries it to every reporter. Its JSON form is versioned: fields are only
 //! added within a version.
 
 use serde::Serialize;
