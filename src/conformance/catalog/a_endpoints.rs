@@ -56,14 +56,6 @@ fn absent_or_zero(map: &Value, coll: &str, what: &str) -> CaseResult {
     }
 }
 
-/// The ts a collection DELETE reports: `{"modified": ts}` or a bare number.
-fn delete_body_stamp(resp: &Resp) -> Result<Stamp, Failure> {
-    let body = resp.json()?;
-    match body.get("modified") {
-        Some(m) => Ok(Stamp::from_json(m)?),
-        None => Ok(Stamp::from_json(&body)?),
-    }
-}
 
 /// A DELETE `?ids` body: `{"modified": t}` by the rule, the bare number under the compat line.
 fn ids_delete_body(cx: &mut Ctx, resp: &Resp, t: Stamp) -> CaseResult {
@@ -373,7 +365,7 @@ pub fn cases() -> Vec<Case> {
                 let t_other = cx.put("storage/other/x", json!({ "payload": "x" })).await?.status(200)?.stamp("x-last-modified")?;
                 ensure_eq!(3, ids(&mut cx, "col").await?.len(), "records before the delete");
                 let deleted = cx.delete("storage/col").await?;
-                let t = delete_body_stamp(deleted.status(200)?)?;
+                let t = body_stamp(deleted.status(200)?)?;
                 let (map, storage) = info(&mut cx).await?;
                 ensure_eq!(vec!["other"], keys(&map), "collections after the delete");
                 ensure_eq!(t_other, Stamp::from_json(&map["other"])?, "the other collection keeps its ts");
@@ -395,9 +387,9 @@ pub fn cases() -> Vec<Case> {
                 ensure_eq!(Vec::<String>::new(), ids(&mut cx, "col").await?, "listing after the delete");
                 cx.get("storage/col/12").await?.error(404, 0)?;
                 let again = cx.delete("storage/col").await?;
-                ensure_eq!(storage, delete_body_stamp(again.status(200)?)?, "a second delete reports the storage ts");
+                ensure_eq!(storage, body_stamp(again.status(200)?)?, "a second delete reports the storage ts");
                 let unknown = cx.delete("storage/neverwritten").await?;
-                ensure_eq!(storage, delete_body_stamp(unknown.status(200)?)?, "deleting an unknown collection");
+                ensure_eq!(storage, body_stamp(unknown.status(200)?)?, "deleting an unknown collection");
                 ensure_eq!((map, storage), info(&mut cx).await?, "nothing changed after deleting absent collections");
                 Ok(())
             })

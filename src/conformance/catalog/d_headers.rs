@@ -6,7 +6,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use super::steps::*;
-use crate::client::{Refusal, SyncRequest, SyncUser};
+use crate::client::{SyncRequest, SyncUser};
 use crate::conformance::{Case, CaseResult, Ctx, Failure, Need, Resp, Stamp};
 use crate::{ensure, ensure_eq};
 
@@ -64,15 +64,15 @@ pub fn cases() -> Vec<Case> {
                 ensure_eq!(t_put, Stamp::from_json(&rec.status(200)?.json()?["modified"])?, "the record's modified after a PUT that sent 12");
 
                 let post = cx.post("storage/d02", json!([{ "id": "b", "payload": "x" }, { "id": "c", "payload": "y" }])).await?;
-                one_t(post.status(200)?, Some(body_modified(&post)?), "POST")?;
+                one_t(post.status(200)?, Some(body_stamp(&post)?), "POST")?;
 
                 let now = cx.post("storage/d02?batch=true&commit=true", json!([{ "id": "d", "payload": "x" }])).await?;
-                one_t(now.status(200)?, Some(body_modified(&now)?), "POST ?batch=true&commit=true")?;
+                one_t(now.status(200)?, Some(body_stamp(&now)?), "POST ?batch=true&commit=true")?;
 
                 let start = cx.post("storage/d02?batch=true", json!([{ "id": "e", "payload": "x" }])).await?;
                 let batch = started_batch(&start)?;
                 let commit = cx.send(batch_post("d02", &batch, true).json(&json!([{ "id": "f", "payload": "y" }]))).await?;
-                let t_commit = one_t(commit.status(200)?, Some(body_modified(&commit)?), "batch commit")?;
+                let t_commit = one_t(commit.status(200)?, Some(body_stamp(&commit)?), "batch commit")?;
                 let info = cx.get("info/collections").await?;
                 ensure_eq!(t_commit, info.status(200)?.stamp("x-last-modified")?, "storage ts after the commit");
                 ensure_eq!(t_commit, Stamp::from_json(&info.json()?["d02"])?, "collection ts after the commit");
@@ -80,11 +80,11 @@ pub fn cases() -> Vec<Case> {
                 ensure_eq!(t_commit, Stamp::from_json(&rec.status(200)?.json()?["modified"])?, "a committed record's modified");
 
                 let del = cx.delete("storage/d02/a").await?;
-                one_t(del.status(200)?, Some(body_modified(&del)?), "DELETE of a record")?;
+                one_t(del.status(200)?, Some(body_stamp(&del)?), "DELETE of a record")?;
                 let del = cx.delete("storage/d02?ids=b").await?;
-                one_t(del.status(200)?, Some(body_modified(&del)?), "DELETE ?ids")?;
+                one_t(del.status(200)?, Some(body_stamp(&del)?), "DELETE ?ids")?;
                 let del = cx.delete("storage/d02").await?;
-                one_t(del.status(200)?, Some(body_modified(&del)?), "DELETE of a collection")?;
+                one_t(del.status(200)?, Some(body_stamp(&del)?), "DELETE of a collection")?;
                 cx.put("storage/d02b/x", json!({ "payload": "x" })).await?.status(200)?;
                 let wipe = cx.delete("storage").await?;
                 one_t(wipe.status(200)?, None, "DELETE /storage")?;
@@ -138,7 +138,7 @@ pub fn cases() -> Vec<Case> {
                     let resp = cx.delete(path).await?;
                     let t = resp.status(200)?.stamp("x-last-modified")?;
                     ensure!(t > last, "{what}: X-Last-Modified {t} is not a new ts (previous {last})");
-                    ensure_eq!(t, body_modified(&resp)?, "{what}: body modified vs X-Last-Modified");
+                    ensure_eq!(t, body_stamp(&resp)?, "{what}: body modified vs X-Last-Modified");
                     let info = cx.get("info/collections").await?;
                     ensure_eq!(t, info.status(200)?.stamp("x-last-modified")?, "storage ts after {what}");
                     let map = info.json()?;
@@ -152,7 +152,7 @@ pub fn cases() -> Vec<Case> {
                 for (what, path) in [("DELETE ?ids on an unknown collection", "storage/d04none?ids=q"), ("DELETE of an unknown collection", "storage/d04none")] {
                     let resp = cx.delete(path).await?;
                     ensure_eq!(last, resp.status(200)?.stamp("x-last-modified")?, "{what}: X-Last-Modified");
-                    ensure_eq!(last, body_modified(&resp)?, "{what}: body modified");
+                    ensure_eq!(last, body_stamp(&resp)?, "{what}: body modified");
                 }
                 let wipe = cx.delete("storage").await?;
                 let t = wipe.status(200)?.stamp("x-last-modified")?;
@@ -828,21 +828,6 @@ pub fn cases() -> Vec<Case> {
 
 // ---- steps shared by the cases above ---------------------------------------------------------
 
-/// A write the server still refused after the automatic retries (409, or 503 with Retry-After,
-/// the kinds [`Refusal`] knows): `None` for any other answer. Which kind a server may use is judged
-/// once, by I-04; whatever the kind, D-18 wants its Retry-After in whole seconds.
-pub(super) fn still_refused(resp: &Resp) -> Option<CaseResult> {
-    Refusal::of(&resp.0)?;
-    let after = resp.header("retry-after");
-    Some(match after {
-        Some(v) if v.trim().parse::<u64>().is_ok() => Ok(()),
-        _ => Err(Failure::mismatch(
-            format!("Retry-After of a write still refused with {} after the retries (D-18)", resp.code()),
-            "whole seconds",
-            format!("{after:?}"),
-        )),
-    })
-}
 
 /// D-01 for one answer: an X-Weave-Timestamp with two decimals, not before the write at `t`, nor
 /// before the last answer's (`previous`, moved on here), nor before its own X-Last-Modified.
@@ -867,15 +852,6 @@ fn local_now() -> Stamp {
     Stamp(i64::try_from(cs).unwrap_or(i64::MAX))
 }
 
-/// The ts a write's body reports: `{"modified": T}` or a bare number.
-fn body_modified(resp: &Resp) -> Result<Stamp, Failure> {
-    let body = resp.json()?;
-    match &body {
-        Value::Number(_) => Ok(Stamp::from_json(&body)?),
-        Value::Object(map) if map.contains_key("modified") => Ok(Stamp::from_json(&map["modified"])?),
-        _ => Err(Failure::mismatch("body of a write", "its modified ts", body)),
-    }
-}
 
 /// X-Last-Modified and X-Weave-Timestamp (and the body's ts, if given) agree; that T.
 fn one_t(resp: &Resp, body: Option<Stamp>, what: &str) -> Result<Stamp, Failure> {
@@ -887,13 +863,6 @@ fn one_t(resp: &Resp, body: Option<Stamp>, what: &str) -> Result<Stamp, Failure>
     Ok(t)
 }
 
-/// A failure on one line, for a list of them.
-pub(super) fn one_line(f: &Failure) -> String {
-    match (&f.expected, &f.actual) {
-        (Some(e), Some(a)) => format!("{} (expected {e}, got {a})", f.message),
-        _ => f.message.clone(),
-    }
-}
 
 /// A 412 with no body that reports the resource's ts `t` (D-06).
 async fn refused_412(cx: &mut Ctx, req: SyncRequest, t: Stamp) -> CaseResult {

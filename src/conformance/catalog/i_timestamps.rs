@@ -6,7 +6,7 @@ use rand::RngExt;
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
-use super::steps::{batch_post, started_batch};
+use super::steps::{batch_post, body_stamp, started_batch};
 use crate::client::{SyncRequest, SyncUser};
 use crate::conformance::{Case, CaseResult, Ctx, Failure, Resp, Stamp};
 use crate::{ensure, ensure_eq};
@@ -86,11 +86,7 @@ async fn all_at_once(cx: &mut Ctx, reqs: Vec<(SyncUser, SyncRequest)>) -> Result
 /// header.
 fn t_of(resp: &Resp) -> Result<Stamp, Failure> {
     resp.success()?;
-    let body = resp.json().ok();
-    match body.as_ref().map(|b| if b.is_object() { &b["modified"] } else { b }) {
-        Some(v) if v.is_number() => Ok(Stamp::from_json(v)?),
-        _ => resp.stamp("x-last-modified"),
-    }
+    body_stamp(resp).or_else(|_| resp.stamp("x-last-modified"))
 }
 
 /// Reads the storage ts after `what`: never below `highest` (then raised to it), and `after` when

@@ -6,7 +6,6 @@ use std::time::{Duration, SystemTime};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use super::d_headers::{one_line, still_refused};
 use super::h_quota::{over_quota, quota, store_bytes};
 use super::steps::*;
 use crate::client::SyncRequest;

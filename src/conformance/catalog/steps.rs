@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Map, Value};
 
-use crate::client::SyncRequest;
+use crate::client::{Refusal, SyncRequest};
 use crate::conformance::{CaseResult, Ctx, Failure, Resp, Stamp};
 use crate::{ensure, ensure_eq};
 
@@ -213,4 +213,38 @@ pub(super) fn started_batch(resp: &Resp) -> Result<String, Failure> {
 pub(super) fn batch_post(coll: &str, batch: &str, commit: bool) -> SyncRequest {
     let req = SyncRequest::post(format!("storage/{coll}")).query("batch", batch);
     if commit { req.query("commit", "true") } else { req }
+}
+
+/// The ts a write's body reports: `{"modified": T}` or a bare number (A-09, A-13, D-02, D-04).
+pub(super) fn body_stamp(resp: &Resp) -> Result<Stamp, Failure> {
+    let body = resp.json()?;
+    match &body {
+        Value::Number(_) => Ok(Stamp::from_json(&body)?),
+        Value::Object(map) if map.contains_key("modified") => Ok(Stamp::from_json(&map["modified"])?),
+        _ => Err(Failure::mismatch("body of a write", "its modified ts", body)),
+    }
+}
+
+/// A write the server still refused after the automatic retries (409, or 503 with Retry-After,
+/// the kinds [`Refusal`] knows): `None` for any other answer. Which kind a server may use is judged
+/// once, by I-04; whatever the kind, D-18 wants its Retry-After in whole seconds.
+pub(super) fn still_refused(resp: &Resp) -> Option<CaseResult> {
+    Refusal::of(&resp.0)?;
+    let after = resp.header("retry-after");
+    Some(match after {
+        Some(v) if v.trim().parse::<u64>().is_ok() => Ok(()),
+        _ => Err(Failure::mismatch(
+            format!("Retry-After of a write still refused with {} after the retries (D-18)", resp.code()),
+            "whole seconds",
+            format!("{after:?}"),
+        )),
+    })
+}
+
+/// A failure on one line, for a list of them.
+pub(super) fn one_line(f: &Failure) -> String {
+    match (&f.expected, &f.actual) {
+        (Some(e), Some(a)) => format!("{} (expected {e}, got {a})", f.message),
+        _ => f.message.clone(),
+    }
 }
