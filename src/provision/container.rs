@@ -1,7 +1,7 @@
 //! The last resort for a database: a throwaway PostgreSQL in a Docker container, through
 //! testcontainers. This file owns the Docker-engine probe (so that a machine without an engine
 //! is told so in milliseconds rather than after a client timeout), the container start-up and
-//! its removal; the registry in [`super::postgres`] decides when removal happens.
+//! its removal; the registry in [`super::handle`] decides when removal happens.
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -15,10 +15,9 @@ use thiserror::Error;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tracing::{debug, info, warn};
 
-use super::postgres::{Postgres, ProvisionOptions, connect_and_ping, error_chain, superuser_url};
-
-pub const DEFAULT_IMAGE: &str = "postgres";
-pub const DEFAULT_TAG: &str = "16-alpine";
+use super::connection::{connect_and_ping, error_chain, superuser_url};
+use super::handle::{Postgres, PostgresKind, register};
+use super::options::ProvisionOptions;
 
 /// Bounds the whole probe: an engine that answers does so in milliseconds.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
@@ -93,7 +92,13 @@ pub async fn start_container(opts: &ProvisionOptions) -> Result<Postgres, Contai
 
     let startup = started.elapsed();
     info!(%image, url = %url, startup = ?startup, "started PostgreSQL in a Docker container");
-    Ok(super::postgres::register_container(cluster, url, startup))
+    Ok(register(
+        cluster,
+        url,
+        PostgresKind::Container,
+        Some(startup),
+        None,
+    ))
 }
 
 /// The image's entrypoint runs a temporary server for its init scripts and then restarts, so
@@ -116,7 +121,7 @@ async fn wait_until_ready(url: &str) -> Result<(), String> {
 }
 
 /// A running container; dropping it removes the container.
-pub(crate) struct ContainerCluster {
+struct ContainerCluster {
     container: Option<ContainerAsync<PostgresImage>>,
 }
 
@@ -332,29 +337,7 @@ async fn http_ping(mut stream: impl AsyncRead + AsyncWrite + Unpin) -> io::Resul
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[tokio::test]
-    async fn container_path_reports_no_docker_quickly() {
-        let opts = ProvisionOptions {
-            allow_local: false,
-            ..ProvisionOptions::default()
-        };
-        let started = Instant::now();
-        let error = start_container(&opts).await.unwrap_err();
-        let took = started.elapsed();
-        println!("container attempt: {took:?}: failed to {error}");
-        if !matches!(error, ContainerError::NoEngine { .. }) {
-            // An engine answered here; what this test bounds does not apply.
-            return;
-        }
-        assert!(took < Duration::from_secs(2), "took {took:?}");
-
-        let message = super::super::provision(&opts)
-            .await
-            .unwrap_err()
-            .to_string();
-        assert!(message.contains("Docker"), "{message}");
-    }
+    use crate::provision::options::DEFAULT_TAG;
 
     #[tokio::test]
     async fn testcontainers_itself_fails_fast_without_an_engine() {
