@@ -674,8 +674,12 @@ pub fn cases() -> Vec<Case> {
                 let body = "[{\"id\": \"keep\"";
                 bad.push((format!("POST body {body:?} (unparseable)"), raw(SyncRequest::post("storage/col"), body), 6));
                 for (what, req, code) in bad {
-                    let v = cx.variant(what);
-                    let r = async { cx.send(req).await?.error(400, code).map(drop) }.await;
+                    let v = cx.variant(what.clone());
+                    let r = async {
+                        let resp = cx.send(req).await?;
+                        bad_request(&mut cx, &resp, code, &what)
+                    }
+                    .await;
                     cx.settle(v, r);
                 }
                 ensure_eq!(before, snapshot(&mut cx, "col").await?, "the collection after the refused bodies");
