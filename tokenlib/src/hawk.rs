@@ -1,11 +1,16 @@
-//! Server side of Hawk 1 header authentication: parsing, MAC computation and verification.
+//! Server side of Hawk 1 header authentication: parsing and verification. The MAC is computed
+//! and compared by the `hawk` crate, the implementation syncstorage-rs verifies with.
 //!
 //! Parsing follows the Hawk reference implementation in what it refuses: an attribute other
 //! than `id`, `ts`, `nonce`, `mac`, `hash`, `ext`, `app` and `dlg` is an error, and so is one
 //! given twice. It is more lenient in what it reads: the scheme name in any case, and
 //! backslash escapes inside quoted values (RFC 9110 quoted-string), which Hawk clients never
 //! send but a proxy might. `app` and `dlg` are parsed and kept but are not part of the MAC,
-//! as in the `hawk` crate that syncstorage-rs uses.
+//! as in the `hawk` crate.
+//!
+//! The parser is our own because `hawk::Header::from_str` reads neither the scheme nor escapes,
+//! and takes what the reference refuses: a repeated attribute (the last wins), attributes with
+//! no comma between them, `ts="+1"`; it also panics on a `ts` past the range of `SystemTime`.
 
 use std::fmt;
 use std::str::FromStr;
@@ -15,7 +20,6 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use sha2::{Digest as _, Sha256};
 
-use crate::kdf::{hmac_sha256, hmac_sha256_matches};
 use crate::token::{TokenError, TokenPayload, derive_key, parse};
 
 /// Why a Hawk header was not accepted.
@@ -47,6 +51,9 @@ pub enum HawkError {
     /// `mac` is not standard base64.
     #[error("decode hawk mac: it is not standard base64")]
     BadMacEncoding,
+    /// `hash` is not standard base64.
+    #[error("decode hawk hash: it is not standard base64")]
+    BadHashEncoding,
     /// The MAC does not match the request.
     #[error(
         "verify hawk mac: it does not match this request (method, path and query, host, port, \
@@ -59,6 +66,9 @@ pub enum HawkError {
     /// The token id in `id` was refused.
     #[error(transparent)]
     Token(#[from] TokenError),
+    /// The `hawk` crate could not set up the key.
+    #[error("make hawk key: {0}")]
+    Key(#[source] hawk::Error),
 }
 
 /// The attributes of a Hawk `Authorization` header.
@@ -136,44 +146,6 @@ impl<'a> RequestTarget<'a> {
     }
 }
 
-/// Everything that goes into a Hawk 1 header MAC.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct MacInput<'a> {
-    /// Timestamp in seconds.
-    pub ts: u64,
-    /// Nonce.
-    pub nonce: &'a str,
-    /// The request the MAC covers.
-    pub target: RequestTarget<'a>,
-    /// Payload hash as sent, if any.
-    pub hash: Option<&'a str>,
-    /// `ext` as sent, if any.
-    pub ext: Option<&'a str>,
-}
-
-impl MacInput<'_> {
-    /// The normalized request string that the MAC signs.
-    pub fn normalized(&self) -> String {
-        let t = &self.target;
-        format!(
-            "hawk.1.header\n{}\n{}\n{}\n{}\n{}\n{}\n{}\n{}\n",
-            self.ts,
-            self.nonce,
-            t.method.to_ascii_uppercase(),
-            t.resource,
-            t.host.to_ascii_lowercase(),
-            t.port,
-            self.hash.unwrap_or_default(),
-            self.ext.unwrap_or_default(),
-        )
-    }
-}
-
-/// The Hawk header MAC of `input` under `key`, standard base64 as it appears in the header.
-pub fn compute_mac(key: &[u8], input: &MacInput<'_>) -> String {
-    STANDARD.encode(hmac_sha256(key, input.normalized().as_bytes()))
-}
-
 /// The Hawk payload hash of `body`, standard base64; parameters of `content_type` are dropped.
 pub fn payload_hash(content_type: &str, body: &[u8]) -> String {
     let mime = content_type
@@ -231,38 +203,64 @@ impl HawkHeader {
         fields.finish()
     }
 
-    /// The MAC input this header claims for `target`.
-    pub fn mac_input<'a>(&'a self, target: RequestTarget<'a>) -> MacInput<'a> {
-        MacInput {
-            ts: self.ts,
-            nonce: &self.nonce,
-            target,
-            hash: self.hash.as_deref(),
-            ext: self.ext.as_deref(),
-        }
-    }
-
     /// Checks, in constant time, that `mac` signs `target` under `key`.
     ///
     /// The timestamp is not checked here: see [`HawkHeader::skew`].
     pub fn verify(&self, key: &[u8], target: RequestTarget<'_>) -> Result<(), HawkError> {
-        let claimed = STANDARD
-            .decode(&self.mac)
-            .map_err(|_| HawkError::BadMacEncoding)?;
-        let normalized = self.mac_input(target).normalized();
-        if hmac_sha256_matches(key, normalized.as_bytes(), &claimed) {
+        let header = self.to_hawk()?;
+        let key = hawk::Key::new(key, hawk::DigestAlgorithm::Sha256).map_err(HawkError::Key)?;
+        // The Hawk reference compares the method in upper case and the host in lower case; the
+        // `hawk` crate takes both as given.
+        let method = target.method.to_ascii_uppercase();
+        let host = target.host.to_ascii_lowercase();
+        // The skew window is the caller's policy, so the crate is given one that never closes.
+        let valid = hawk::RequestBuilder::new(&method, &host, target.port, target.resource)
+            .request()
+            .validate_header(&header, &key, Duration::MAX);
+        if valid {
             Ok(())
         } else {
             Err(HawkError::MacMismatch)
         }
     }
 
-    /// How far `ts` is from `now`, in either direction.
+    /// How far `ts` is from `now`, in either direction; `Duration::MAX` for a `ts` that
+    /// `SystemTime` cannot hold.
     pub fn skew(&self, now: SystemTime) -> Duration {
-        let ts = UNIX_EPOCH + Duration::from_secs(self.ts);
+        let Some(ts) = self.time() else {
+            return Duration::MAX;
+        };
         now.duration_since(ts)
             .or_else(|_| ts.duration_since(now))
             .unwrap_or_default()
+    }
+
+    fn time(&self) -> Option<SystemTime> {
+        system_time(self.ts)
+    }
+
+    /// The header as the `hawk` crate holds it. Standard base64 decodes only its canonical
+    /// form, so the crate's re-encoding of `hash` in the MAC gives back the value as sent.
+    fn to_hawk(&self) -> Result<hawk::Header, HawkError> {
+        let decode = |value: &str, error| STANDARD.decode(value).map_err(|_| error);
+        let mac = decode(&self.mac, HawkError::BadMacEncoding)?;
+        let hash = match self.hash.as_deref() {
+            Some(hash) => Some(decode(hash, HawkError::BadHashEncoding)?),
+            None => None,
+        };
+        let ts = self
+            .time()
+            .ok_or_else(|| HawkError::BadTimestamp(self.ts.to_string()))?;
+        Ok(hawk::Header {
+            id: Some(self.id.clone()),
+            ts: Some(ts),
+            nonce: Some(self.nonce.clone()),
+            mac: Some(mac.into()),
+            ext: self.ext.clone(),
+            hash,
+            app: self.app.clone(),
+            dlg: self.dlg.clone(),
+        })
     }
 }
 
@@ -322,6 +320,11 @@ pub fn verify_authorization(
     Ok(Authenticated { header, payload })
 }
 
+/// `secs` after the epoch, if `SystemTime` reaches that far.
+fn system_time(secs: u64) -> Option<SystemTime> {
+    UNIX_EPOCH.checked_add(Duration::from_secs(secs))
+}
+
 struct Escaped<'a>(&'a str);
 
 impl fmt::Display for Escaped<'_> {
@@ -371,10 +374,11 @@ impl Fields {
     fn finish(self) -> Result<HawkHeader, HawkError> {
         let ts = self.ts.ok_or(HawkError::MissingAttribute("ts"))?;
         let ts = if ts.bytes().all(|b| b.is_ascii_digit()) {
-            ts.parse().ok()
+            ts.parse::<u64>().ok()
         } else {
             None
         }
+        .filter(|&secs| system_time(secs).is_some())
         .ok_or(HawkError::BadTimestamp(ts))?;
         Ok(HawkHeader {
             id: self.id.ok_or(HawkError::MissingAttribute("id"))?,
@@ -468,6 +472,46 @@ mod tests {
         }
     }
 
+    /// A header with no MAC yet and none of the optional attributes.
+    fn unsigned(id: &str, ts: u64, nonce: &str) -> HawkHeader {
+        HawkHeader {
+            id: id.into(),
+            ts,
+            nonce: nonce.into(),
+            mac: String::new(),
+            hash: None,
+            ext: None,
+            app: None,
+            dlg: None,
+        }
+    }
+
+    /// `header` with the MAC a client makes for `target` with the `hawk` crate.
+    fn signed(key: &[u8], header: HawkHeader, target: RequestTarget<'_>) -> HawkHeader {
+        let key = hawk::Key::new(key, hawk::DigestAlgorithm::Sha256).expect("key");
+        let hash = header
+            .hash
+            .as_deref()
+            .map(|h| STANDARD.decode(h).expect("hash"));
+        let mac = hawk::mac::Mac::new(
+            hawk::mac::MacType::Header,
+            &key,
+            header.time().expect("ts in range"),
+            &header.nonce,
+            target.method,
+            target.host,
+            target.port,
+            target.resource,
+            hash.as_deref(),
+            header.ext.as_deref(),
+        )
+        .expect("mac");
+        HawkHeader {
+            mac: STANDARD.encode(mac.as_ref()),
+            ..header
+        }
+    }
+
     #[test]
     fn parses_a_typical_header_in_any_order() {
         let header = HawkHeader::parse_authorization(
@@ -535,6 +579,11 @@ mod tests {
             (r#"Hawk id="a", ts="1.5", nonce="n", mac="m""#, |e| {
                 matches!(e, HawkError::BadTimestamp(_))
             }),
+            // Past the range of SystemTime: `hawk::Header::from_str` panics on this one.
+            (
+                r#"Hawk id="a", ts="18446744073709551615", nonce="n", mac="m""#,
+                |e| matches!(e, HawkError::BadTimestamp(_)),
+            ),
         ];
         for (value, expected) in cases {
             let err = HawkHeader::parse_authorization(value).expect_err(value);
@@ -542,68 +591,71 @@ mod tests {
         }
     }
 
-    #[test]
-    fn normalized_string_follows_hawk_1() {
-        let input = MacInput {
-            ts: 1_353_832_234,
-            nonce: "j4h3g2",
-            target: RequestTarget {
-                method: "get",
-                resource: "/resource/1?b=1&a=2",
-                host: "Example.COM",
-                port: 8000,
-            },
-            hash: None,
-            ext: Some("some-app-ext-data"),
-        };
-        assert_eq!(
-            input.normalized(),
-            "hawk.1.header\n1353832234\nj4h3g2\nGET\n/resource/1?b=1&a=2\nexample.com\n8000\n\n\
-             some-app-ext-data\n"
-        );
+    /// The worked example of the Hawk README (key "werxhqb98rpaxn39848xrunpaw3489ruxnpa98w4rxn",
+    /// sha256), whose published MAC is 6R4rV5iE+NPoym+WwjeHzjAGXUtLNIxmo1vpMofpLAE=.
+    fn specification_example() -> HawkHeader {
+        HawkHeader {
+            mac: "6R4rV5iE+NPoym+WwjeHzjAGXUtLNIxmo1vpMofpLAE=".into(),
+            ext: Some("some-app-ext-data".into()),
+            ..unsigned("dh37fgj492je", 1_353_832_234, "j4h3g2")
+        }
     }
+
+    const SPECIFICATION_KEY: &[u8] = b"werxhqb98rpaxn39848xrunpaw3489ruxnpa98w4rxn";
 
     #[test]
     fn mac_matches_the_hawk_specification_example() {
-        // The worked example of the Hawk README (key "werxhqb98rpaxn39848xrunpaw3489ruxnpa98w4rxn",
-        // sha256), whose published MAC is 6R4rV5iE+NPoym+WwjeHzjAGXUtLNIxmo1vpMofpLAE=.
-        let input = MacInput {
-            ts: 1_353_832_234,
-            nonce: "j4h3g2",
-            target: RequestTarget {
-                method: "GET",
-                resource: "/resource/1?b=1&a=2",
-                host: "example.com",
-                port: 8000,
-            },
-            hash: None,
-            ext: Some("some-app-ext-data"),
+        let target = RequestTarget {
+            method: "GET",
+            resource: "/resource/1?b=1&a=2",
+            host: "example.com",
+            port: 8000,
         };
-        assert_eq!(
-            compute_mac(b"werxhqb98rpaxn39848xrunpaw3489ruxnpa98w4rxn", &input),
-            "6R4rV5iE+NPoym+WwjeHzjAGXUtLNIxmo1vpMofpLAE="
-        );
+        specification_example()
+            .verify(SPECIFICATION_KEY, target)
+            .expect("published mac verifies");
+        let signed = signed(SPECIFICATION_KEY, specification_example(), target);
+        assert_eq!(signed, specification_example());
+    }
+
+    #[test]
+    fn mac_covers_the_method_in_upper_and_the_host_in_lower_case() {
+        // Hawk 1 normalizes both; the query stays exactly as sent.
+        let target = RequestTarget {
+            method: "get",
+            resource: "/resource/1?b=1&a=2",
+            host: "Example.COM",
+            port: 8000,
+        };
+        specification_example()
+            .verify(SPECIFICATION_KEY, target)
+            .expect("normalized request verifies");
+        let reordered = RequestTarget {
+            resource: "/resource/1?a=2&b=1",
+            ..target
+        };
+        assert!(matches!(
+            specification_example().verify(SPECIFICATION_KEY, reordered),
+            Err(HawkError::MacMismatch)
+        ));
     }
 
     #[test]
     fn mac_under_a_token_key_matches_known_answer() {
         // Computed with Python's hmac module; the key is the KAT token key of `token.rs`.
-        let input = MacInput {
-            ts: 1_700_000_100,
-            nonce: "Zm9vYmFy",
-            target: RequestTarget {
-                method: "PUT",
-                resource: "/1.5/42/storage/bookmarks/abc?x=%2F",
-                host: "127.0.0.1",
-                port: 8000,
-            },
-            hash: None,
-            ext: None,
+        let header = HawkHeader {
+            mac: "1OR0QAPD83j4h+dnUZLNRi4uL5lJ3x5+nbWBQ8QngQg=".into(),
+            ..unsigned("id", 1_700_000_100, "Zm9vYmFy")
         };
-        assert_eq!(
-            compute_mac(b"7Ch9H5SJskgHHeUe3klXi0XJGf_gxOxJIvFGBfJ-dvs=", &input),
-            "1OR0QAPD83j4h+dnUZLNRi4uL5lJ3x5+nbWBQ8QngQg="
-        );
+        let target = RequestTarget {
+            method: "PUT",
+            resource: "/1.5/42/storage/bookmarks/abc?x=%2F",
+            host: "127.0.0.1",
+            port: 8000,
+        };
+        header
+            .verify(b"7Ch9H5SJskgHHeUe3klXi0XJGf_gxOxJIvFGBfJ-dvs=", target)
+            .expect("known mac verifies");
     }
 
     #[test]
@@ -618,17 +670,7 @@ mod tests {
     #[test]
     fn verify_accepts_own_mac_and_rejects_changes() {
         let key = b"some key";
-        let mut header = HawkHeader {
-            id: "id".into(),
-            ts: 1_700_000_000,
-            nonce: "abc".into(),
-            mac: String::new(),
-            hash: None,
-            ext: None,
-            app: None,
-            dlg: None,
-        };
-        header.mac = compute_mac(key, &header.mac_input(target()));
+        let header = signed(key, unsigned("id", 1_700_000_000, "abc"), target());
         header.verify(key, target()).expect("own mac verifies");
 
         let other_port = RequestTarget {
@@ -668,19 +710,37 @@ mod tests {
     }
 
     #[test]
+    fn verify_covers_the_payload_hash() {
+        let key = b"some key";
+        let hash = payload_hash("application/json", b"{}");
+        let header = HawkHeader {
+            hash: Some(hash),
+            ..unsigned("id", 1_700_000_000, "abc")
+        };
+        let header = signed(key, header, target());
+        header.verify(key, target()).expect("hash as signed");
+        let other = HawkHeader {
+            hash: Some(payload_hash("application/json", b"[]")),
+            ..header.clone()
+        };
+        assert!(matches!(
+            other.verify(key, target()),
+            Err(HawkError::MacMismatch)
+        ));
+        let garbled = HawkHeader {
+            hash: Some("not base64!".into()),
+            ..header
+        };
+        assert!(matches!(
+            garbled.verify(key, target()),
+            Err(HawkError::BadHashEncoding)
+        ));
+    }
+
+    #[test]
     fn method_and_host_case_do_not_matter() {
         let key = b"k";
-        let mut header = HawkHeader {
-            id: "id".into(),
-            ts: 1,
-            nonce: "n".into(),
-            mac: String::new(),
-            hash: None,
-            ext: None,
-            app: None,
-            dlg: None,
-        };
-        header.mac = compute_mac(key, &header.mac_input(target()));
+        let header = signed(key, unsigned("id", 1, "n"), target());
         let shouted = RequestTarget {
             method: "get",
             host: "LOCALHOST",
@@ -708,19 +768,16 @@ mod tests {
 
     #[test]
     fn skew_is_symmetric() {
-        let header = HawkHeader {
-            id: "id".into(),
-            ts: 1_000,
-            nonce: "n".into(),
-            mac: "m".into(),
-            hash: None,
-            ext: None,
-            app: None,
-            dlg: None,
-        };
+        let header = unsigned("id", 1_000, "n");
         let at = |s| UNIX_EPOCH + Duration::from_secs(s);
         assert_eq!(header.skew(at(1_030)), Duration::from_secs(30));
         assert_eq!(header.skew(at(970)), Duration::from_secs(30));
+        let unreachable = unsigned("id", u64::MAX, "n");
+        assert_eq!(unreachable.skew(at(1_000)), Duration::MAX);
+        assert!(matches!(
+            unreachable.verify(b"k", target()),
+            Err(HawkError::BadTimestamp(_))
+        ));
     }
 
     #[test]
@@ -730,17 +787,11 @@ mod tests {
             secret,
             &TokenPayload::new(42, "http://localhost:8000", 5, "abcdef"),
         );
-        let mut header = HawkHeader {
-            id: creds.id.clone(),
-            ts: 1_700_000_000,
-            nonce: "nonce".into(),
-            mac: String::new(),
-            hash: None,
-            ext: None,
-            app: None,
-            dlg: None,
-        };
-        header.mac = compute_mac(creds.key.as_bytes(), &header.mac_input(target()));
+        let header = signed(
+            creds.key.as_bytes(),
+            unsigned(&creds.id, 1_700_000_000, "nonce"),
+            target(),
+        );
         let value = header.to_string();
 
         let ok = verify_authorization(secret, &value, target()).expect("authenticate");

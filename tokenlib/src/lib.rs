@@ -9,7 +9,7 @@
 //! - [`mint`] and [`parse`] turn a [`TokenPayload`] into [`Credentials`] and back;
 //!   [`derive_key`] recomputes the Hawk key from a token id on the server side.
 //! - [`HawkHeader`] parses an `Authorization: Hawk ...` header, and [`HawkHeader::verify`]
-//!   checks its MAC against the request it came with ([`RequestTarget`]).
+//!   checks its MAC against the request it came with ([`RequestTarget`]) with the `hawk` crate.
 //! - [`verify_authorization`] chains the two for a storage server: header, token, key, MAC.
 //!
 //! Expiry and timestamp skew are reported but never enforced here: a conformance harness needs
@@ -20,8 +20,7 @@ mod kdf;
 mod token;
 
 pub use hawk::{
-    Authenticated, HawkError, HawkHeader, MacInput, RequestTarget, compute_mac, payload_hash,
-    verify_authorization,
+    Authenticated, HawkError, HawkHeader, RequestTarget, payload_hash, verify_authorization,
 };
 pub use token::{
     Credentials, DEFAULT_SALT_BYTES, TokenError, TokenPayload, derive_key, mint, parse, random_salt,

@@ -14,9 +14,7 @@ use crate::web::request::{
     BatchMode, InputFormat, Params, Preconditions, ReadOutcome, check_declared_sizes, encode_offset,
     input_format, output_format, parse_post, parse_put,
 };
-use crate::web::router::AppState;
-
-type Result<T> = std::result::Result<T, ApiError>;
+use crate::web::state::{AppState, Result};
 
 /// Applies read preconditions: `Ok(None)` to go on, `Ok(Some(reply))` for a 304.
 fn read_precondition(pre: &Preconditions, ts: Ts) -> Result<Option<Reply>> {

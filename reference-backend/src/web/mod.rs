@@ -6,5 +6,7 @@ mod handlers;
 mod reply;
 pub mod request;
 mod router;
+mod state;
 
-pub use router::{AppState, app};
+pub use router::app;
+pub use state::AppState;

@@ -10,22 +10,13 @@ use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, Response, StatusCode, header};
 use serde_json::json;
 
-use crate::clock::{Clock, Ts};
-use crate::config::Config;
-use crate::db::Store;
+use crate::clock::Ts;
 use crate::error::{ApiError, code};
 use crate::web::auth::authenticate;
 use crate::web::handlers::{self as h, Figure};
 use crate::web::reply::{Reply, error_reply};
 use crate::web::request::{Params, Preconditions, valid_bso_id, valid_collection};
-
-/// What every handler shares.
-#[derive(Debug)]
-pub struct AppState {
-    pub store: Store,
-    pub config: Arc<Config>,
-    pub clock: Arc<Clock>,
-}
+use crate::web::state::AppState;
 
 /// The server's router: one fallback that dispatches every request.
 pub fn app(state: Arc<AppState>) -> Router {
