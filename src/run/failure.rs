@@ -59,25 +59,6 @@ impl fmt::Display for Failure {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn long_values_get_a_word_diff_and_short_ones_none() {
-        let long = Failure::mismatch(
-            "ids",
-            r#"["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "hotel"]"#,
-            r#"["alpha", "bravo", "charlie", "delta", "golf", "foxtrot", "hotel"]"#,
-        );
-        let diff = long.diff().expect("a diff");
-        assert_eq!(diff, r#"["alpha", "bravo", "charlie", "delta", [-"echo",-]{+"golf",+} "foxtrot", "hotel"]"#);
-        assert!(long.to_string().contains("\n  diff:     "));
-        assert_eq!(Failure::mismatch("status", 200, 404).diff(), None);
-        let same = "x ".repeat(40);
-        assert_eq!(Failure::mismatch("same", &same, &same).diff(), None);
-    }
-}
 
 impl From<crate::sync::NotAStamp> for Failure {
     fn from(e: crate::sync::NotAStamp) -> Self {
@@ -115,4 +96,24 @@ macro_rules! ensure_eq {
             }
         }
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_values_get_a_word_diff_and_short_ones_none() {
+        let long = Failure::mismatch(
+            "ids",
+            r#"["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "hotel"]"#,
+            r#"["alpha", "bravo", "charlie", "delta", "golf", "foxtrot", "hotel"]"#,
+        );
+        let diff = long.diff().expect("a diff");
+        assert_eq!(diff, r#"["alpha", "bravo", "charlie", "delta", [-"echo",-]{+"golf",+} "foxtrot", "hotel"]"#);
+        assert!(long.to_string().contains("\n  diff:     "));
+        assert_eq!(Failure::mismatch("status", 200, 404).diff(), None);
+        let same = "x ".repeat(40);
+        assert_eq!(Failure::mismatch("same", &same, &same).diff(), None);
+    }
 }

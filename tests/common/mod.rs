@@ -48,7 +48,7 @@ pub fn database_url() -> &'static str {
         // runtime, where blocking on another is not allowed.
         let pg = std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-            rt.block_on(provision::provision(&options))
+            rt.block_on(provision::provision(&options)).map_err(Box::new)
         })
         .join()
         .expect("provisioning thread")

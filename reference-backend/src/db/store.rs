@@ -156,16 +156,12 @@ impl Store {
 
     /// `SELECT 1` for the heartbeat.
     pub async fn ping(&self) -> bool {
-        match tokio::time::timeout(Duration::from_secs(2), async {
+        let ping = tokio::time::timeout(Duration::from_secs(2), async {
             let conn = self.conn().await?;
             conn.simple_query("SELECT 1").await?;
             Ok::<_, ApiError>(())
-        })
-        .await
-        {
-            Ok(Ok(())) => true,
-            _ => false,
-        }
+        });
+        matches!(ping.await, Ok(Ok(())))
     }
 
     // ---- collections -------------------------------------------------------------------------
