@@ -23,6 +23,10 @@ pub enum Command {
     /// Run the conformance catalog (every SPEC clause of areas A-J) against the embedded
     /// reference backend, or against any server with --target and --secret.
     Conformance(ConformanceArgs),
+    /// Search for sequences of operations the server gets wrong: proptest generates them, a model
+    /// of Sync storage judges every answer, the SPEC area K invariants check the database after
+    /// every step, and a failure shrinks to the shortest sequence that still fails.
+    Fuzz(FuzzArgs),
 }
 
 /// What `conformance` prints on stdout (and the format of `--list`).
@@ -82,6 +86,52 @@ pub struct ConformanceArgs {
     pub markdown: Option<PathBuf>,
 }
 
+#[derive(Debug, Args)]
+pub struct FuzzArgs {
+    /// Base URL of the server to test (default: the reference backend, small limits and a quota,
+    /// on a throwaway PostgreSQL).
+    #[arg(long, env = "SYNCSTORAGE_HARNESS_TARGET", requires = "secret")]
+    pub target: Option<url::Url>,
+    /// The target's master secret; tokens for the run's users are minted from it.
+    #[arg(long, env = "SYNCSTORAGE_HARNESS_SECRET")]
+    pub secret: Option<String>,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    /// Which behaviour to expect (as for conformance).
+    #[arg(long, env = "SYNCSTORAGE_HARNESS_PROFILE", value_enum, default_value_t = crate::sync::Profile::Spec)]
+    pub profile: crate::sync::Profile,
+    /// Seed of the search (default: random, printed); the same seed generates the same sequences.
+    #[arg(long, env = "SYNCSTORAGE_HARNESS_SEED")]
+    pub seed: Option<u64>,
+    /// First uid of the run's own range (default: derived from the seed, in 9000000000..9999999999).
+    #[arg(long, env = "SYNCSTORAGE_HARNESS_UID_BASE")]
+    pub uid_base: Option<u64>,
+    /// How many sequences to generate (shrinking a failure runs more).
+    #[arg(long, env = "SYNCSTORAGE_HARNESS_FUZZ_CASES", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub cases: u32,
+    /// Longest sequence, in operations.
+    #[arg(long, env = "SYNCSTORAGE_HARNESS_FUZZ_STEPS", default_value_t = 40, value_parser = clap::value_parser!(u32).range(1..=1_000))]
+    pub steps: u32,
+    /// Users per sequence (each sequence gets fresh ones).
+    #[arg(long, env = "SYNCSTORAGE_HARNESS_FUZZ_USERS", default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=8))]
+    pub users: u32,
+    /// Stop generating after this many seconds (a running sequence finishes).
+    #[arg(long, env = "SYNCSTORAGE_HARNESS_TIME_LIMIT", default_value_t = 300)]
+    pub time_limit: u64,
+    /// What to print on stdout.
+    #[arg(long, env = "SYNCSTORAGE_HARNESS_FORMAT", value_enum, default_value_t = ListFormat::Table)]
+    pub format: ListFormat,
+    /// Write a JUnit XML report here.
+    #[arg(long, env = "SYNCSTORAGE_HARNESS_JUNIT")]
+    pub junit: Option<PathBuf>,
+    /// Write the versioned JSON report here.
+    #[arg(long, env = "SYNCSTORAGE_HARNESS_JSON")]
+    pub json: Option<PathBuf>,
+    /// Write the Markdown report here.
+    #[arg(long, env = "SYNCSTORAGE_HARNESS_MARKDOWN")]
+    pub markdown: Option<PathBuf>,
+}
+
 /// Where the database comes from (SPEC area K).
 #[derive(Debug, Args, Clone)]
 pub struct DatabaseArgs {
@@ -97,6 +147,19 @@ pub struct DatabaseArgs {
     /// Tag of --pg-image.
     #[arg(long, env = "SYNCSTORAGE_HARNESS_PG_TAG", default_value = "16-alpine")]
     pub pg_tag: String,
+}
+
+impl DatabaseArgs {
+    /// Where provisioning takes the database from.
+    pub fn provision_options(&self) -> crate::provision::ProvisionOptions {
+        crate::provision::ProvisionOptions {
+            database_url: self.database_url.clone(),
+            local_bin_dir: self.pg_bin_dir.clone(),
+            container_image: self.pg_image.clone(),
+            container_tag: self.pg_tag.clone(),
+            ..crate::provision::ProvisionOptions::default()
+        }
+    }
 }
 
 #[derive(Debug, Args)]

@@ -7,10 +7,13 @@
 pub mod cli;
 pub mod client;
 pub mod exit;
+pub mod fuzz;
 pub mod provision;
 pub mod conformance;
 pub mod invariants;
+pub mod model;
 pub mod report;
 pub mod run;
+pub mod setup;
 pub mod sync;
 pub mod target;

@@ -30,6 +30,7 @@ fn main() -> ExitCode {
             Command::Serve(args) => serve(args).await,
             Command::Token(args) => token(&args),
             Command::Conformance(args) => conformance(&args).await,
+            Command::Fuzz(args) => Ok(syncstorage_harness::fuzz::session::run(&args).await?),
         }
     });
     provision::cleanup_all();

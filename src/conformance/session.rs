@@ -8,7 +8,6 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use serde_json::json;
-use url::Url;
 
 use crate::cli::{ConformanceArgs, ListFormat};
 use crate::conformance::catalog;
@@ -16,61 +15,27 @@ use crate::conformance::runner::{self, RunConfig};
 use crate::conformance::{Case, Refusals, Target, UidPlan};
 use crate::exit;
 use crate::invariants::Checker;
-use crate::provision::{self, Postgres, ProvisionOptions};
+use crate::setup::{BackendAdjust, EMBEDDED_QUOTA_BYTES, Embedded, SetupError, Variant, small_limits, start_embedded};
 use crate::report;
-use crate::run::{Counts, Events, ReportError, Reporter, RunEvent, RunReport, SCHEMA, SCHEMA_VERSION, TargetSummary, Unchecked};
+use crate::run::{Counts, Events, Reporter, RunEvent, RunReport, SCHEMA, SCHEMA_VERSION, TargetSummary, Unchecked};
 
 /// Default uid bases are `9_000_000_000 + k * UID_BASE_STEP` for `k < UID_BASES`, so a run's whole
 /// plan (one probe uid and a block per catalog case) stays within 10 digits and inside its step.
 const UID_BASE_STEP: u64 = 20_000;
 const UID_BASES: u64 = 45_000;
 
-/// Quota of the embedded quota-enforcing reference backend: small enough to fill quickly.
-pub const EMBEDDED_QUOTA_BYTES: u64 = 256 * 1024;
-
-#[derive(Debug, thiserror::Error)]
-pub enum SetupError {
-    #[error("provision PostgreSQL: {0}")]
-    Provision(#[from] provision::ProvisionError),
-    #[error("start the reference backend: {0}")]
-    Server(#[from] provision::ServerError),
-    #[error("{0}")]
-    Target(#[from] crate::target::TargetError),
-    #[error("{0}")]
-    Invariants(#[from] crate::invariants::InvariantError),
-    #[error("{0}")]
-    Report(#[from] ReportError),
-    #[error("select cases: no case matches --filter {0}")]
-    NoCases(String),
-}
-
-/// Limits of the embedded small-limits reference backend, for cases that fill batch totals.
-fn small_limits() -> reference_backend::Limits {
-    reference_backend::Limits {
-        max_post_records: 10,
-        max_post_bytes: 8192,
-        max_record_payload_bytes: 8192,
-        max_request_bytes: 16_384,
-        max_total_records: 40,
-        max_total_bytes: 32_768,
-    }
-}
-
-/// What the embedded run keeps alive until it ends.
-struct Embedded {
-    servers: Vec<reference_backend::RunningServer>,
-    pg: Postgres,
-}
-
-impl Embedded {
-    /// Stops the servers before their database, so none of them sees it vanish.
-    async fn stop(mut self) {
-        for server in &mut self.servers {
-            let _ = server.shutdown().await;
-        }
-        drop(self.servers);
-        drop(self.pg);
-    }
+async fn embedded(
+    args: &ConformanceArgs,
+    secret: &str,
+    probe_uid: u64,
+    adjust_all: &BackendAdjust,
+) -> Result<(Embedded, Vec<Arc<Target>>, String), SetupError> {
+    let variants: Vec<Variant> = vec![
+        ("reference", Box::new(|_| {})),
+        ("reference+quota", Box::new(|c| c.quota_limit = Some(EMBEDDED_QUOTA_BYTES))),
+        ("reference+small-limits", Box::new(|c| c.limits = small_limits())),
+    ];
+    start_embedded(&args.database.provision_options(), secret, probe_uid, variants, adjust_all).await
 }
 
 fn selected(args: &ConformanceArgs) -> Vec<Case> {
@@ -130,49 +95,6 @@ pub fn list(args: &ConformanceArgs) -> String {
             out
         }
     }
-}
-
-/// Adjusts every embedded reference backend's settings; the harness's own tests use it to switch
-/// on deliberate faults.
-pub type BackendAdjust = dyn Fn(&mut reference_backend::Config) + Send + Sync;
-
-async fn embedded(
-    args: &ConformanceArgs,
-    secret: &str,
-    probe_uid: u64,
-    adjust_all: &BackendAdjust,
-) -> Result<(Embedded, Vec<Arc<Target>>, String), SetupError> {
-    let options = ProvisionOptions {
-        database_url: args.database.database_url.clone(),
-        local_bin_dir: args.database.pg_bin_dir.clone(),
-        container_image: args.database.pg_image.clone(),
-        container_tag: args.database.pg_tag.clone(),
-        ..ProvisionOptions::default()
-    };
-    let pg = provision::provision(&options).await?;
-    let url = pg.url().to_owned();
-    let variants: [(&str, Box<dyn Fn(&mut reference_backend::Config)>); 3] = [
-        ("reference", Box::new(|_| {})),
-        ("reference+quota", Box::new(|c| c.quota_limit = Some(EMBEDDED_QUOTA_BYTES))),
-        ("reference+small-limits", Box::new(|c| c.limits = small_limits())),
-    ];
-    let mut servers = Vec::new();
-    let mut targets = Vec::new();
-    for (label, adjust) in variants {
-        let mut config = reference_backend::Config::new(secret);
-        config.test_clock = true;
-        adjust(&mut config);
-        adjust_all(&mut config);
-        let server = provision::start_reference(config, &url, "127.0.0.1:0".parse().unwrap_or_else(|_| unreachable!())).await?;
-        let base = Url::parse(&server.url()).map_err(|e| SetupError::Target(crate::target::TargetError::Unexpected {
-            url: server.url(),
-            what: "its URL",
-            detail: e.to_string(),
-        }))?;
-        targets.push(Arc::new(Target::probe(label, &base, secret, probe_uid).await?));
-        servers.push(server);
-    }
-    Ok((Embedded { servers, pg }, targets, url))
 }
 
 /// The command that runs this run's cases again (same seed, uid base, target and profile),

@@ -1,0 +1,147 @@
+//! Runs one generated sequence against the real target: each operation is resolved by the model,
+//! sent as one of the sequence's own fresh users, and its answer judged by the model; after each
+//! step the SPEC area K invariants run on those users' rows when a database URL is known. The
+//! users' data is deleted at the end of every sequence, whatever happened.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::Method;
+
+use crate::client::{SyncRequest, SyncResponse, SyncUser};
+use crate::invariants::Checker;
+use crate::model::{Answer, Model, ModelConfig, Op, Request};
+use crate::run::Failure;
+use crate::sync::{Profile, Stamp};
+use crate::target::Target;
+
+/// Longest a sequence may wait on a real clock, in total (targets without a test clock).
+pub const REAL_WAIT_BUDGET: Duration = Duration::from_secs(6);
+
+/// What a sequence needs from the run.
+#[derive(Debug, Clone)]
+pub struct Fuzzer {
+    pub target: Arc<Target>,
+    pub invariants: Option<Arc<Checker>>,
+    pub profile: Profile,
+    /// Users per sequence.
+    pub users: usize,
+}
+
+/// A sequence that found something: which step, why, and every exchange up to it.
+#[derive(Debug, Clone)]
+pub struct Found {
+    pub clause: &'static str,
+    pub step: usize,
+    pub failure: Failure,
+    pub transcript: Vec<String>,
+}
+
+impl Fuzzer {
+    /// Runs `ops` as the users `uids` (fresh, from the run's own range), then deletes their data.
+    pub async fn run(&self, ops: &[Op], uids: &[u64]) -> Result<usize, Found> {
+        let users: Vec<SyncUser> = uids.iter().map(|uid| self.target.client.user(self.target.secret.clone(), *uid)).collect();
+        let result = self.steps(ops, &users).await;
+        for user in &users {
+            // A failed clean-up leaves data only in the run's own uid range; nothing to judge.
+            let _ = user.send(SyncRequest::delete("")).await;
+        }
+        result
+    }
+
+    async fn steps(&self, ops: &[Op], users: &[SyncUser]) -> Result<usize, Found> {
+        let mut model = Model::new(ModelConfig {
+            users: users.len(),
+            limits: self.target.limits.clone(),
+            quota: self.target.quota,
+            profile: self.profile,
+            test_clock: self.target.test_clock,
+        });
+        let mut transcript = Vec::new();
+        let mut waited = Duration::ZERO;
+        let uids: Vec<i64> = users.iter().filter_map(|u| i64::try_from(u.uid()).ok()).collect();
+        for (step, op) in ops.iter().enumerate() {
+            let found = |clause, failure, transcript: &Vec<String>| Found { clause, step, failure, transcript: transcript.clone() };
+            let req = model.resolve(op);
+            transcript.push(format!("# step {}: {op:?}", step + 1));
+            let answer = match op {
+                Op::Wait { ms } => {
+                    let by = Duration::from_millis(*ms);
+                    if !self.wait(users, by, &mut waited).await.map_err(|f| found("G-01", f, &transcript))? {
+                        transcript.push("# skipped: the real-time wait budget is spent".to_owned());
+                        continue;
+                    }
+                    Answer { status: 200, last_modified: None, weave_timestamp: None, next_offset: None, records: None, retry_after: None, body: None, text: String::new() }
+                }
+                _ => {
+                    let user = req.uid_index.and_then(|i| users.get(i)).unwrap_or(&users[0]);
+                    let resp = user
+                        .send(to_sync_request(&req))
+                        .await
+                        .map_err(|e| found("J-15", Failure::new(format!("no answer: {e}")), &transcript))?;
+                    transcript.push(resp.transcript());
+                    answer_of(&resp)
+                }
+            };
+            if let Err(d) = model.observe(op, &req, &answer) {
+                return Err(found(d.clause, Failure::mismatch(d.message, d.expected, d.actual), &transcript));
+            }
+            if let Some(checker) = &self.invariants {
+                let violations = checker
+                    .check(&self.target, &uids)
+                    .await
+                    .map_err(|e| found("K-17", Failure::new(format!("the invariant checks could not run: {e}")), &transcript))?;
+                if let Some(v) = violations.first() {
+                    let rows = v.rows.join("; ");
+                    return Err(found(v.clause, Failure::new(format!("invariant {} {} violated after this step: {rows}", v.clause, v.name)), &transcript));
+                }
+            }
+        }
+        Ok(ops.len())
+    }
+
+    /// Lets `by` pass for every user: the test clock where there is one, else a real wait while
+    /// the budget lasts (`Ok(false)` once it is spent).
+    async fn wait(&self, users: &[SyncUser], by: Duration, waited: &mut Duration) -> Result<bool, Failure> {
+        if self.target.test_clock {
+            for u in users {
+                self.target.advance_clock(u.uid(), by).await.map_err(|e| Failure::new(format!("could not move the test clock: {e}")))?;
+            }
+            return Ok(true);
+        }
+        if *waited + by > REAL_WAIT_BUDGET {
+            return Ok(false);
+        }
+        *waited += by;
+        tokio::time::sleep(by).await;
+        Ok(true)
+    }
+}
+
+fn to_sync_request(req: &Request) -> SyncRequest {
+    let method = Method::from_bytes(req.method.as_bytes()).unwrap_or(Method::GET);
+    let mut out = SyncRequest::new(method, req.path.clone());
+    for (name, value) in &req.headers {
+        out = out.header(*name, value.clone());
+    }
+    if let Some(body) = &req.body {
+        out = out.json(body);
+    }
+    out
+}
+
+/// The parts of an answer the model judges.
+pub fn answer_of(resp: &SyncResponse) -> Answer {
+    let stamp = |name| resp.header(name).and_then(|v| Stamp::parse(v).ok());
+    let text = resp.text().into_owned();
+    Answer {
+        status: resp.status_code(),
+        last_modified: stamp("x-last-modified"),
+        weave_timestamp: stamp("x-weave-timestamp"),
+        next_offset: resp.header("x-weave-next-offset").map(str::to_owned),
+        records: resp.header("x-weave-records").and_then(|v| v.trim().parse().ok()),
+        retry_after: resp.header("retry-after").and_then(|v| v.trim().parse().ok()),
+        body: if text.trim().is_empty() { None } else { serde_json::from_str(&text).ok() },
+        text,
+    }
+}

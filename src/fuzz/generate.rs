@@ -1,0 +1,306 @@
+//! Generators of operation sequences (proptest-state-machine). The reference state here is
+//! coarse: what was written where, which batches were opened, whether time passed; it only
+//! steers the choices toward interesting states (expired records, open batches, near-limit
+//! payloads, just-deleted collections). Whether an answer is right is the model's business
+//! ([`crate::model`]), in the driver.
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet};
+
+use proptest::prelude::*;
+use proptest_state_machine::ReferenceStateMachine;
+use serde_json::{Map, Value, json};
+
+use crate::model::{BatchRef, BatchStep, InfoView, OffsetRef, Op, Precondition, Query, Sort, TsRef};
+use crate::sync::Limits;
+
+/// What generation needs to know about the target; set for the thread that runs the search.
+#[derive(Debug, Clone)]
+pub struct GenConfig {
+    pub users: usize,
+    pub limits: Limits,
+}
+
+thread_local! {
+    static CONFIG: RefCell<Option<GenConfig>> = const { RefCell::new(None) };
+}
+
+/// Runs `f` with `config` as this thread's generation settings.
+pub fn with_config<R>(config: GenConfig, f: impl FnOnce() -> R) -> R {
+    CONFIG.with(|c| *c.borrow_mut() = Some(config));
+    let out = f();
+    CONFIG.with(|c| *c.borrow_mut() = None);
+    out
+}
+
+fn config() -> GenConfig {
+    CONFIG.with(|c| c.borrow().clone()).unwrap_or(GenConfig {
+        users: 2,
+        limits: Limits {
+            max_post_records: 100,
+            max_post_bytes: 2_621_440,
+            max_record_payload_bytes: 2_621_440,
+            max_request_bytes: 2_625_536,
+            max_total_records: 10_000,
+            max_total_bytes: 262_144_000,
+            max_quota_limit: None,
+        },
+    })
+}
+
+/// Standard collections (K-23) and custom ones.
+const COLLECTIONS: [&str; 5] = ["bookmarks", "history", "tabs", "fz_a", "fz_b"];
+
+/// Ids of the allowed set, its edges included (B-01).
+fn valid_id() -> BoxedStrategy<String> {
+    prop_oneof![
+        6 => prop::sample::select(vec!["a", "b", "c", "d", "e"]).prop_map(str::to_owned),
+        1 => Just("~".to_owned()),
+        1 => Just("-_.".to_owned()),
+        1 => Just("i".repeat(64)),
+    ]
+    .boxed()
+}
+
+/// Ids outside the allowed set: they fail their record in a POST (B-01).
+fn invalid_id() -> BoxedStrategy<String> {
+    prop_oneof![Just(String::new()), Just("i".repeat(65)), Just("a\tb".to_owned()), Just("é".to_owned())].boxed()
+}
+
+/// A payload: empty, small, multibyte, or near the record limit (B-06, A-03).
+fn payload(limits: &Limits) -> BoxedStrategy<String> {
+    let max = usize::try_from(limits.max_record_payload_bytes.min(64 * 1024)).unwrap_or(65_536);
+    let near_limit = limits.max_record_payload_bytes <= 64 * 1024;
+    let mut choices: Vec<(u32, BoxedStrategy<String>)> = vec![
+        (2, Just(String::new()).boxed()),
+        (6, "[a-z]{1,12}".boxed()),
+        (2, (1usize..40).prop_map(|n| "é".repeat(n)).boxed()),
+        (1, Just("\u{1F600}\u{200F}x".to_owned()).boxed()),
+    ];
+    if near_limit {
+        // Exactly at the limit, one byte over, and a multibyte fill that is over in bytes only.
+        choices.push((1, Just("x".repeat(max)).boxed()));
+        choices.push((1, Just("x".repeat(max + 1)).boxed()));
+        choices.push((1, Just("é".repeat(max / 2 + 1)).boxed()));
+    }
+    proptest::strategy::Union::new_weighted(choices).boxed()
+}
+
+/// A field that is absent, null, or given.
+fn field<T: std::fmt::Debug + Clone + 'static>(value: BoxedStrategy<T>) -> BoxedStrategy<Option<Option<T>>> {
+    prop_oneof![4 => Just(None), 1 => Just(Some(None)), 5 => value.prop_map(|v| Some(Some(v)))].boxed()
+}
+
+/// A record body: payload, sortindex and ttl each absent, null, valid or (rarely) invalid.
+fn record_fields(limits: &Limits) -> BoxedStrategy<Map<String, Value>> {
+    let sortindex = prop_oneof![8 => (-5i64..5).prop_map(Value::from), 1 => Just(json!("FAIL")), 1 => Just(json!(1_000_000_000))];
+    let ttl = prop_oneof![3 => Just(json!(1)), 3 => Just(json!(2)), 2 => Just(json!(3600)), 1 => Just(json!(0)), 1 => Just(json!(-1))];
+    (field(payload(limits).prop_map(Value::from).boxed()), field(sortindex.boxed()), field(ttl.boxed()))
+        .prop_map(|(payload, sortindex, ttl)| {
+            let mut m = Map::new();
+            for (name, v) in [("payload", payload), ("sortindex", sortindex), ("ttl", ttl)] {
+                if let Some(v) = v {
+                    m.insert(name.to_owned(), v.unwrap_or(Value::Null));
+                }
+            }
+            m
+        })
+        .boxed()
+}
+
+/// A POST body: mostly valid records, some invalid ids, now and then a malformed element.
+fn post_body(limits: &Limits) -> BoxedStrategy<Value> {
+    let id = prop_oneof![9 => valid_id(), 1 => invalid_id()];
+    let record = (id, record_fields(limits)).prop_map(|(id, mut m)| {
+        m.insert("id".to_owned(), Value::from(id));
+        Value::Object(m)
+    });
+    let element = prop_oneof![20 => record, 1 => Just(json!("not a record")), 1 => Just(json!({ "payload": "no id" }))];
+    prop::collection::vec(element, 0..6).prop_map(Value::Array).boxed()
+}
+
+fn ts_ref() -> BoxedStrategy<TsRef> {
+    prop_oneof![
+        1 => Just(TsRef::Zero),
+        3 => (-2i64..=1).prop_map(|cs| TsRef::Current { cs }),
+        2 => (-2i64..=1).prop_map(|cs| TsRef::LastWrite { cs }),
+    ]
+    .boxed()
+}
+
+fn precondition() -> BoxedStrategy<Precondition> {
+    prop_oneof![
+        8 => Just(Precondition::None),
+        2 => ts_ref().prop_map(Precondition::UnmodifiedSince),
+        1 => ts_ref().prop_map(Precondition::ModifiedSince),
+    ]
+    .boxed()
+}
+
+fn query(paging: bool) -> BoxedStrategy<Query> {
+    let sort = prop_oneof![Just(Sort::Newest), Just(Sort::Oldest), Just(Sort::Index)];
+    let ids = prop::collection::vec(valid_id(), 1..4);
+    (
+        prop::option::weighted(0.2, ids),
+        prop::option::weighted(0.25, ts_ref()),
+        prop::option::weighted(0.15, ts_ref()),
+        prop::option::weighted(0.4, sort),
+        prop::option::weighted(0.4, 1u64..4),
+        any::<bool>(),
+        prop::bool::weighted(if paging { 0.6 } else { 0.0 }),
+    )
+        .prop_map(|(ids, newer, older, sort, limit, full, next)| Query {
+            ids,
+            newer,
+            older,
+            sort,
+            limit,
+            offset: if next { Some(OffsetRef::Next) } else { None },
+            full,
+        })
+        .boxed()
+}
+
+/// The coarse state generation steers by.
+#[derive(Debug, Clone, Default)]
+pub struct GenState {
+    /// Ids written per (user, collection).
+    pub ids: BTreeMap<(usize, String), BTreeSet<String>>,
+    /// Batches opened so far, with their user and collection, in order.
+    pub batches: Vec<(usize, String)>,
+    /// (user, collection) pairs listed with a limit, so paging on is possible.
+    pub listed: BTreeSet<(usize, String)>,
+    /// Whether time has passed since the last write (expiries may have happened).
+    pub waited: bool,
+}
+
+/// The state machine of a fuzz run.
+#[derive(Debug, Clone, Copy)]
+pub struct FuzzMachine;
+
+impl ReferenceStateMachine for FuzzMachine {
+    type State = GenState;
+    type Transition = Op;
+
+    fn init_state() -> BoxedStrategy<GenState> {
+        Just(GenState::default()).boxed()
+    }
+
+    fn transitions(state: &GenState) -> BoxedStrategy<Op> {
+        let cfg = config();
+        let limits = cfg.limits.clone();
+        let user = 0..cfg.users.max(1);
+        let coll = || prop::sample::select(COLLECTIONS.to_vec()).prop_map(str::to_owned);
+        // Ids already written are the interesting ones to read, rewrite and delete.
+        let known: Vec<(usize, String, String)> =
+            state.ids.iter().flat_map(|((u, c), ids)| ids.iter().map(move |id| (*u, c.clone(), id.clone()))).collect();
+        let id_of = |known: &Vec<(usize, String, String)>| -> BoxedStrategy<(usize, String, String)> {
+            if known.is_empty() {
+                (user.clone(), coll(), valid_id()).boxed()
+            } else {
+                prop_oneof![4 => prop::sample::select(known.clone()), 1 => (user.clone(), coll(), valid_id())].boxed()
+            }
+        };
+        let put = (id_of(&known), record_fields(&limits), precondition())
+            .prop_map(|((user, coll, id), fields, pre)| Op::Put { user, coll, id, body: Value::Object(fields), pre });
+        let post = (user.clone(), coll(), post_body(&limits), precondition())
+            .prop_map(|(user, coll, body, pre)| Op::Post { user, coll, body, batch: BatchStep::None, pre });
+        let start = (user.clone(), coll(), post_body(&limits), prop::bool::weighted(0.15)).prop_map(|(user, coll, body, commit)| Op::Post {
+            user,
+            coll,
+            body,
+            batch: BatchStep::Start { commit },
+            pre: Precondition::None,
+        });
+        let batches = state.batches.clone();
+        let cont = if batches.is_empty() {
+            None
+        } else {
+            // Mostly the batch's own user and collection; sometimes another one's (F-13).
+            let n = batches.len();
+            Some(
+                (0..n, prop::bool::weighted(0.85), prop::bool::weighted(0.4), user.clone(), coll(), post_body(&limits))
+                    .prop_map(move |(i, own, commit, u, c, body)| {
+                        let (user, coll) = if own { batches[i].clone() } else { (u, c) };
+                        Op::Post { user, coll, body, batch: BatchStep::Continue { batch: BatchRef::Opened(i), commit }, pre: Precondition::None }
+                    })
+                    .boxed(),
+            )
+        };
+        let bogus = (user.clone(), coll(), prop_oneof![Just("sammich".to_owned()), Just("00000000-0000-0000-0000-000000000000".to_owned())])
+            .prop_map(|(user, coll, id)| Op::Post {
+                user,
+                coll,
+                body: json!([]),
+                batch: BatchStep::Continue { batch: BatchRef::Literal(id), commit: true },
+                pre: Precondition::None,
+            });
+        let listed: Vec<(usize, String)> = state.listed.iter().cloned().collect();
+        let list = (user.clone(), coll(), query(false)).prop_map(|(user, coll, query)| Op::List { user, coll, query });
+        let page_on = if listed.is_empty() {
+            None
+        } else {
+            Some((prop::sample::select(listed), query(true)).prop_map(|((user, coll), query)| Op::List { user, coll, query }).boxed())
+        };
+        let get = id_of(&known).prop_map(|(user, coll, id)| Op::Get { user, coll, id });
+        let delete = (id_of(&known), precondition()).prop_map(|((user, coll, id), pre)| Op::DeleteRecord { user, coll, id, pre });
+        let delete_ids = (user.clone(), coll(), prop::collection::vec(valid_id(), 1..4)).prop_map(|(user, coll, ids)| Op::DeleteIds { user, coll, ids });
+        let delete_coll = (user.clone(), coll()).prop_map(|(user, coll)| Op::DeleteCollection { user, coll });
+        let wipe = user.clone().prop_map(|user| Op::DeleteStorage { user });
+        let view = prop_oneof![Just(InfoView::Collections), Just(InfoView::Counts), Just(InfoView::Usage), Just(InfoView::Quota)];
+        let info = (user, view).prop_map(|(user, view)| Op::Info { user, view });
+        // Short waits past the 1 s and 2 s ttls the records get.
+        let wait = prop_oneof![Just(600u64), Just(1100), Just(2100)].prop_map(|ms| Op::Wait { ms });
+
+        let mut choices: Vec<(u32, BoxedStrategy<Op>)> = vec![
+            (14, put.boxed()),
+            (12, post.boxed()),
+            (7, start.boxed()),
+            (1, bogus.boxed()),
+            (10, list.boxed()),
+            (7, get.boxed()),
+            (5, delete.boxed()),
+            (3, delete_ids.boxed()),
+            (3, delete_coll.boxed()),
+            (1, wipe.boxed()),
+            (5, info.boxed()),
+            (if state.waited { 3 } else { 6 }, wait.boxed()),
+        ];
+        if let Some(cont) = cont {
+            choices.push((12, cont));
+        }
+        if let Some(page_on) = page_on {
+            choices.push((6, page_on));
+        }
+        proptest::strategy::Union::new_weighted(choices).boxed()
+    }
+
+    fn apply(mut state: GenState, op: &Op) -> GenState {
+        match op {
+            Op::Put { user, coll, id, .. } => {
+                state.ids.entry((*user, coll.clone())).or_default().insert(id.clone());
+                state.waited = false;
+            }
+            Op::Post { user, coll, body, batch, .. } => {
+                if let BatchStep::Start { commit: false } = batch {
+                    state.batches.push((*user, coll.clone()));
+                }
+                let ids = body.as_array().into_iter().flatten().filter_map(|r| r.get("id")?.as_str().map(str::to_owned));
+                state.ids.entry((*user, coll.clone())).or_default().extend(ids);
+                state.waited = false;
+            }
+            Op::List { user, coll, query } if query.limit.is_some() => {
+                state.listed.insert((*user, coll.clone()));
+            }
+            Op::DeleteCollection { user, coll } => {
+                state.listed.remove(&(*user, coll.clone()));
+            }
+            Op::DeleteStorage { user } => {
+                state.listed.retain(|(u, _)| u != user);
+            }
+            Op::Wait { .. } => state.waited = true,
+            _ => {}
+        }
+        state
+    }
+}

@@ -1,0 +1,152 @@
+//! The operations a fuzz run sends and the answers it gets back, as plain data.
+//!
+//! An operation names what it refers to symbolically (a user by index, a batch by the order the
+//! model saw it open, a timestamp relative to one the model has learnt), because it is generated
+//! before the server has answered anything. [`crate::model::Model::resolve`] turns the symbols
+//! into the concrete values of a request; the driver sends that request and hands the answer
+//! back to [`crate::model::Model::observe`], which decides whether SPEC allows it.
+
+use serde_json::Value;
+
+use crate::sync::Stamp;
+
+/// One request of a fuzz run.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Op {
+    /// `PUT storage/{coll}/{id}` with `body` (a JSON object, valid or not) (A-12, B-*).
+    Put { user: usize, coll: String, id: String, body: Value, pre: Precondition },
+    /// `POST storage/{coll}` with `body` (a JSON array of records, valid or not), outside a batch
+    /// (A-08, E-*) or as a batch step (F-*).
+    Post { user: usize, coll: String, body: Value, batch: BatchStep, pre: Precondition },
+    /// `GET storage/{coll}` with a query (A-07, C-*).
+    List { user: usize, coll: String, query: Query },
+    /// `GET storage/{coll}/{id}`.
+    Get { user: usize, coll: String, id: String },
+    /// `DELETE storage/{coll}/{id}`.
+    DeleteRecord { user: usize, coll: String, id: String, pre: Precondition },
+    /// `DELETE storage/{coll}?ids=...`.
+    DeleteIds { user: usize, coll: String, ids: Vec<String> },
+    /// `DELETE storage/{coll}`.
+    DeleteCollection { user: usize, coll: String },
+    /// `DELETE storage`.
+    DeleteStorage { user: usize },
+    /// `GET info/collections`, `info/collection_counts`, `info/collection_usage`, `info/quota`.
+    Info { user: usize, view: InfoView },
+    /// Let `ms` milliseconds pass: the test clock moves on a target that has one, else a short
+    /// bounded real wait (G-*, F-07).
+    Wait { ms: u64 },
+}
+
+/// The info views.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InfoView {
+    Collections,
+    Counts,
+    Usage,
+    Quota,
+}
+
+/// What a POST does about batches (F-01..F-17).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BatchStep {
+    /// A plain POST.
+    None,
+    /// `?batch=true`, optionally `&commit=true` at once.
+    Start { commit: bool },
+    /// `?batch=ID` (`&commit=true` when `commit`).
+    Continue { batch: BatchRef, commit: bool },
+}
+
+/// Which batch id to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BatchRef {
+    /// The `n`th batch the model saw opened in the run (it may be committed, expired or deleted
+    /// since, or belong to another collection or user: the model knows which).
+    Opened(usize),
+    /// A literal value that no server handed out (malformed or unknown id).
+    Literal(String),
+}
+
+/// A precondition header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Precondition {
+    None,
+    /// `X-If-Unmodified-Since: <ts>` (D-06..D-09).
+    UnmodifiedSince(TsRef),
+    /// `X-If-Modified-Since: <ts>` on a write (D-05).
+    ModifiedSince(TsRef),
+}
+
+/// A timestamp chosen relative to what the model knows when the operation runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TsRef {
+    /// `0.00`.
+    Zero,
+    /// The resource's current ts (record, collection or storage, as the operation implies)
+    /// plus `cs` hundredths (negative: in the past).
+    Current { cs: i64 },
+    /// The latest T the user's writes got, plus `cs` hundredths.
+    LastWrite { cs: i64 },
+    /// A fixed value.
+    At(Stamp),
+}
+
+/// The query of a listing (C-01..C-12).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Query {
+    pub ids: Option<Vec<String>>,
+    pub newer: Option<TsRef>,
+    pub older: Option<TsRef>,
+    pub sort: Option<Sort>,
+    pub limit: Option<u64>,
+    pub offset: Option<OffsetRef>,
+    pub full: bool,
+}
+
+/// `sort=`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sort {
+    Newest,
+    Oldest,
+    Index,
+}
+
+/// `offset=`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OffsetRef {
+    /// The `X-Weave-Next-Offset` of the user's previous listing of the collection, paging on
+    /// with that listing's query (records may have been written in between).
+    Next,
+    /// A literal value (junk offsets, C-10).
+    Literal(String),
+}
+
+/// A request ready to send: method, path relative to the user's root, headers and body.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Request {
+    pub uid_index: Option<usize>,
+    pub method: &'static str,
+    pub path: String,
+    pub headers: Vec<(&'static str, String)>,
+    pub body: Option<Value>,
+}
+
+/// What came back, as much of it as SPEC speaks about.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Answer {
+    pub status: u16,
+    /// `X-Last-Modified`, parsed.
+    pub last_modified: Option<Stamp>,
+    /// `X-Weave-Timestamp`, parsed.
+    pub weave_timestamp: Option<Stamp>,
+    /// `X-Weave-Next-Offset`.
+    pub next_offset: Option<String>,
+    /// `X-Weave-Records`.
+    pub records: Option<u64>,
+    /// `Retry-After`, in seconds.
+    pub retry_after: Option<u64>,
+    /// The body parsed as JSON, or `None` when empty or not JSON.
+    pub body: Option<Value>,
+    /// The raw body, for error bodies and for reports.
+    pub text: String,
+}
