@@ -63,7 +63,7 @@ impl Fuzzer {
         for (step, op) in ops.iter().enumerate() {
             let found = |clause, failure, transcript: &Vec<String>| Found { clause, step, failure, transcript: transcript.clone() };
             let req = model.resolve(op);
-            transcript.push(format!("# step {}: {op:?}", step + 1));
+            transcript.push(format!("# step {}: {op}", step + 1));
             let answer = match op {
                 Op::Wait { ms } => {
                     let by = Duration::from_millis(*ms);

@@ -285,7 +285,8 @@ impl ReferenceStateMachine for FuzzMachine {
                 if let BatchStep::Start { commit: false } = batch {
                     state.batches.push((*user, coll.clone()));
                 }
-                let ids = body.as_array().into_iter().flatten().filter_map(|r| r.get("id")?.as_str().map(str::to_owned));
+                // An empty id would make `coll/` a record URL, which is the collection's.
+                let ids = body.as_array().into_iter().flatten().filter_map(|r| r.get("id")?.as_str().filter(|id| !id.is_empty()).map(str::to_owned));
                 state.ids.entry((*user, coll.clone())).or_default().extend(ids);
                 state.waited = false;
             }

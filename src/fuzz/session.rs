@@ -264,7 +264,7 @@ impl Search {
 }
 
 fn listing(ops: &[Op]) -> String {
-    ops.iter().enumerate().map(|(i, op)| format!("#   {}. {op:?}", i + 1)).collect::<Vec<_>>().join("\n")
+    ops.iter().enumerate().map(|(i, op)| format!("#   {}. {op}", i + 1)).collect::<Vec<_>>().join("\n")
 }
 
 fn not_kept(ops: &[Op]) -> Found {

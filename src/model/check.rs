@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use super::oracle::{Divergence, ModelConfig};
-use super::op::Answer;
+use super::op::{Answer, Request};
 use super::state::UserState;
 use crate::sync::{Profile, Stamp};
 
@@ -97,6 +97,13 @@ pub(crate) fn bad_collection(cfg: &ModelConfig, coll: &str) -> Vec<Want> {
     w
 }
 
+/// D-20, E-08: a body longer than `max_request_bytes` is refused with 413 before it is read, so
+/// whatever else is wrong with it may go unreported.
+pub(crate) fn request_size(cfg: &ModelConfig, req: &Request) -> Vec<Want> {
+    let len = req.body.as_ref().map_or(0, |b| serde_json::to_vec(b).map_or(0, |v| v.len()));
+    if len as u64 > cfg.limits.max_request_bytes { vec![Want::new("D-20", 413, ErrBody::Any)] } else { Vec::new() }
+}
+
 /// The over-quota refusal (H-03, F-21, J-06) with its compat form; `must` when usage is surely
 /// at the limit, else it is allowed besides success (H-04 lets recorded totals overstate).
 pub(crate) fn over_quota(cfg: &ModelConfig, clause: &'static str, must: bool) -> Vec<Want> {
@@ -152,6 +159,17 @@ pub(crate) fn two_decimals(text: &str) -> bool {
 /// The T of a successful write as the answer tells it, checked for agreement (D-02, I-01):
 /// `body_t` is what the body says (`None` when the body is meant to say nothing, as for a wipe).
 pub(crate) fn write_t(ans: &Answer, body_t: Option<Option<Stamp>>, clause: &'static str) -> Result<Stamp, Divergence> {
+    let t = answer_t(ans, body_t, clause)?;
+    if ans.weave_timestamp != Some(t) {
+        return Err(diverge("D-02", "X-Weave-Timestamp differs from the write's T", t.to_string(), format!("{:?}", ans.weave_timestamp.map(|s| s.to_string()))));
+    }
+    Ok(t)
+}
+
+/// The ts a successful answer reports, header and body checked for agreement, without D-02's
+/// demand that `X-Weave-Timestamp` equal it: a request that turned out to write nothing (E-09)
+/// reports the current storage ts while its `X-Weave-Timestamp` is the server's clock (D-01).
+pub(crate) fn answer_t(ans: &Answer, body_t: Option<Option<Stamp>>, clause: &'static str) -> Result<Stamp, Divergence> {
     let Some(t) = ans.last_modified else {
         return Err(diverge("D-02", "a successful write sent no X-Last-Modified", "X-Last-Modified = T", show(ans)));
     };
@@ -162,9 +180,6 @@ pub(crate) fn write_t(ans: &Answer, body_t: Option<Option<Stamp>>, clause: &'sta
         if !two_decimals(&ans.text) && ans.body.as_ref().is_some_and(Value::is_object) {
             return Err(diverge("I-01", "a modified in the body lacks two decimals", "two decimals", show(ans)));
         }
-    }
-    if ans.weave_timestamp != Some(t) {
-        return Err(diverge("D-02", "X-Weave-Timestamp differs from the write's T", t.to_string(), format!("{:?}", ans.weave_timestamp.map(|s| s.to_string()))));
     }
     Ok(t)
 }

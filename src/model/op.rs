@@ -150,3 +150,46 @@ pub struct Answer {
     /// The raw body, for error bodies and for reports.
     pub text: String,
 }
+
+/// A JSON value with long strings cut to their first characters and their length, so that a
+/// listing of operations stays readable when a payload is near a limit.
+pub fn abbreviated(v: &Value) -> Value {
+    const KEEP: usize = 24;
+    match v {
+        Value::String(s) if s.len() > KEEP * 2 => {
+            let head: String = s.chars().take(KEEP).collect();
+            Value::String(format!("{head}…({} bytes)", s.len()))
+        }
+        Value::Array(items) => Value::Array(items.iter().map(abbreviated).collect()),
+        Value::Object(m) => Value::Object(m.iter().map(|(k, v)| (k.clone(), abbreviated(v))).collect()),
+        v => v.clone(),
+    }
+}
+
+/// One line per operation, as a report lists them: user, method, resource, then what varies.
+impl std::fmt::Display for Op {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let pre = |p: &Precondition| match p {
+            Precondition::None => String::new(),
+            p => format!(" {p:?}"),
+        };
+        match self {
+            Op::Put { user, coll, id, body, pre: p } => write!(f, "user {user}: PUT {coll}/{id:?} {}{}", abbreviated(body), pre(p)),
+            Op::Post { user, coll, body, batch, pre: p } => {
+                let batch = match batch {
+                    BatchStep::None => String::new(),
+                    b => format!(" {b:?}"),
+                };
+                write!(f, "user {user}: POST {coll}{batch} {}{}", abbreviated(body), pre(p))
+            }
+            Op::List { user, coll, query } => write!(f, "user {user}: GET {coll} {query:?}"),
+            Op::Get { user, coll, id } => write!(f, "user {user}: GET {coll}/{id:?}"),
+            Op::DeleteRecord { user, coll, id, pre: p } => write!(f, "user {user}: DELETE {coll}/{id:?}{}", pre(p)),
+            Op::DeleteIds { user, coll, ids } => write!(f, "user {user}: DELETE {coll}?ids={ids:?}"),
+            Op::DeleteCollection { user, coll } => write!(f, "user {user}: DELETE {coll}"),
+            Op::DeleteStorage { user } => write!(f, "user {user}: DELETE storage"),
+            Op::Info { user, view } => write!(f, "user {user}: GET info/{view:?}"),
+            Op::Wait { ms } => write!(f, "wait {ms} ms"),
+        }
+    }
+}

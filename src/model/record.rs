@@ -18,6 +18,9 @@ pub(crate) enum Bad {
     Invalid(&'static str),
     /// A payload over `max_record_payload_bytes`: a POST fails it with "retry bytes", a PUT gets 413 (B-06).
     TooBig,
+    /// Both at once. SPEC orders no checks within one record, so either answer is allowed: a
+    /// POST may fail it for any reason, a PUT may get 400/8 or 413.
+    InvalidAndTooBig(&'static str),
 }
 
 /// B-01: 1–64 characters from 0x20–0x7E.
@@ -38,23 +41,39 @@ fn integer_in(v: &Value, range: std::ops::RangeInclusive<i64>) -> Option<i64> {
 /// The fields of a record object, `id` aside (B-05..B-07, B-09).
 pub(crate) fn fields(obj: &Map<String, Value>, limits: &Limits) -> Result<Fields, Bad> {
     let mut f = Fields::default();
+    let (mut invalid, mut too_big) = (None, false);
     for (key, v) in obj {
         match key.as_str() {
             "id" | "modified" => {}
-            "payload" => {
-                f.payload = Some(match v {
-                    Value::Null => None,
-                    Value::String(s) if s.len() as u64 > limits.max_record_payload_bytes => return Err(Bad::TooBig),
-                    Value::String(s) => Some(s.clone()),
-                    _ => return Err(Bad::Invalid("B-06")),
-                })
-            }
-            "sortindex" => f.sortindex = Some(if v.is_null() { None } else { Some(integer_in(v, -FIELD_MAX..=FIELD_MAX).ok_or(Bad::Invalid("B-05"))?) }),
-            "ttl" => f.ttl = Some(if v.is_null() { None } else { Some(integer_in(v, 0..=FIELD_MAX).ok_or(Bad::Invalid("B-07"))?) }),
-            _ => return Err(Bad::Invalid("B-09")),
+            "payload" => match v {
+                Value::Null => f.payload = Some(None),
+                Value::String(s) if s.len() as u64 > limits.max_record_payload_bytes => too_big = true,
+                Value::String(s) => f.payload = Some(Some(s.clone())),
+                _ => invalid = invalid.or(Some("B-06")),
+            },
+            "sortindex" => match v {
+                Value::Null => f.sortindex = Some(None),
+                v => match integer_in(v, -FIELD_MAX..=FIELD_MAX) {
+                    Some(n) => f.sortindex = Some(Some(n)),
+                    None => invalid = invalid.or(Some("B-05")),
+                },
+            },
+            "ttl" => match v {
+                Value::Null => f.ttl = Some(None),
+                v => match integer_in(v, 0..=FIELD_MAX) {
+                    Some(n) => f.ttl = Some(Some(n)),
+                    None => invalid = invalid.or(Some("B-07")),
+                },
+            },
+            _ => invalid = invalid.or(Some("B-09")),
         }
     }
-    Ok(f)
+    match (invalid, too_big) {
+        (None, false) => Ok(f),
+        (Some(c), false) => Err(Bad::Invalid(c)),
+        (None, true) => Err(Bad::TooBig),
+        (Some(c), true) => Err(Bad::InvalidAndTooBig(c)),
+    }
 }
 
 /// B-14: in `crypto`, a payload with an all-zero IV is refused with the whole request.
@@ -99,7 +118,7 @@ pub(crate) fn split_post(coll: &str, body: Option<&Value>, limits: &Limits) -> R
     for (id, obj) in objects {
         let parsed = if valid_id(id) { fields(obj, limits) } else { Err(Bad::Invalid("B-01")) };
         match parsed {
-            Err(Bad::Invalid(_)) => {
+            Err(Bad::Invalid(_) | Bad::InvalidAndTooBig(_)) => {
                 split.failed.insert(id.clone(), None);
             }
             Err(Bad::TooBig) => {

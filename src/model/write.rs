@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use super::check::{ErrBody, Want, bad_collection, body_stamp, diverge, judge_errors, over_quota, post_lists, show, t_rises, write_t};
+use super::check::{ErrBody, Want, answer_t, bad_collection, body_stamp, diverge, judge_errors, over_quota, post_lists, request_size, show, t_rises, write_t};
 use super::judge::Step;
 use super::op::{Answer, Request};
 use super::oracle::{Divergence, ModelConfig};
@@ -128,6 +128,7 @@ impl World {
         let (cfg, req, ans, now, u) = (s.cfg, s.req, s.ans, s.now, s.u);
         let user = self.user(u);
         let (_, mut wants) = self.record_wants(s, coll, id);
+        wants.extend(request_size(cfg, req));
         let parsed = match req.body.as_ref() {
             Some(Value::Object(obj)) => {
                 match obj.get("id") {
@@ -147,6 +148,11 @@ impl World {
                         None
                     }
                     Err(Bad::TooBig) => {
+                        wants.push(Want::new("B-06", 413, ErrBody::Any));
+                        None
+                    }
+                    Err(Bad::InvalidAndTooBig(c)) => {
+                        wants.push(Want::code(c, 400, 8));
                         wants.push(Want::new("B-06", 413, ErrBody::Any));
                         None
                     }
@@ -189,13 +195,20 @@ impl World {
         if immediate_commit && ans.body.as_ref().is_some_and(|b| b.get("batch").is_some()) {
             return Err(diverge("F-08", "batch=true&commit=true is a plain POST and has no batch key", "no batch key", show(ans)));
         }
-        let t = write_t(ans, Some(body_stamp(ans.body.as_ref().and_then(|b| b.get("modified")))), "E-01")?;
-        let mut w = self.clone();
-        // E-09: storing nothing in an absent collection is no write at all.
-        if !split.accepted.is_empty() || user.colls.contains_key(coll) {
-            t_rises(cfg, user, Some(coll), t)?;
-            w.apply(u, coll, &split.accepted, t, now, true);
+        let body_t = Some(body_stamp(ans.body.as_ref().and_then(|b| b.get("modified"))));
+        // E-09: storing nothing in an absent collection is no write at all; the answer then
+        // reports the current storage ts (D-04's rule for deletes, the reference's choice).
+        if split.accepted.is_empty() && !user.colls.contains_key(coll) {
+            let t = answer_t(ans, body_t, "E-01")?;
+            if t != user.storage_ts {
+                return Err(diverge("E-09", "a POST that stored nothing reported a ts other than the storage ts", user.storage_ts.to_string(), show(ans)));
+            }
+            return Ok(vec![self.clone()]);
         }
+        let t = write_t(ans, body_t, "E-01")?;
+        let mut w = self.clone();
+        t_rises(cfg, user, Some(coll), t)?;
+        w.apply(u, coll, &split.accepted, t, now, true);
         Ok(vec![w])
     }
 
@@ -203,6 +216,7 @@ impl World {
     fn post_wants(&self, s: &Step<'_>, coll: &str) -> (Option<Split>, Vec<Want>) {
         let (cfg, req, u) = (s.cfg, s.req, s.u);
         let mut wants = bad_collection(cfg, coll);
+        wants.extend(request_size(cfg, req));
         wants.extend(precondition_wants(req, self.user(u).coll_ts(coll)));
         let split = match split_post(coll, req.body.as_ref(), &cfg.limits) {
             Ok(s) => Some(s),
@@ -316,7 +330,20 @@ impl World {
         want_status(ans, 200, "F-05")?;
         let staged_ids: Vec<String> = b.staged.keys().cloned().collect();
         post_lists(ans, &ids_of(&split.accepted), &split.failed, &staged_ids)?;
-        let t = write_t(ans, Some(body_stamp(ans.body.as_ref().and_then(|v| v.get("modified")))), "F-05")?;
+        let body_t = Some(body_stamp(ans.body.as_ref().and_then(|v| v.get("modified"))));
+        let empty = b.staged.is_empty() && split.accepted.is_empty();
+        if empty && !user.colls.contains_key(coll) && ans.weave_timestamp != ans.last_modified {
+            // E-09: an empty commit in an absent collection that wrote nothing reports the
+            // storage ts; its X-Weave-Timestamp is the clock (D-01).
+            let t = answer_t(ans, body_t, "F-05")?;
+            if t != user.storage_ts {
+                return Err(diverge("E-09", "an empty commit that wrote nothing reported a ts other than the storage ts", user.storage_ts.to_string(), show(ans)));
+            }
+            let mut w = self.clone();
+            w.batches[i].state = BatchState::Spent;
+            return Ok(vec![w]);
+        }
+        let t = write_t(ans, body_t, "F-05")?;
         // F-06: body records apply after the staged ones, as a second write at the same T.
         let staged: Vec<(String, Fields)> = b.staged.iter().map(|(k, f)| (k.clone(), f.clone())).collect();
         let ttl_only_live = staged.iter().chain(split.accepted.iter()).any(|(rid, f)| f.ttl_only() && user.live_record(coll, rid, now).is_some());
@@ -324,7 +351,6 @@ impl World {
             (None, true) => vec![Some(false), Some(true)],
             (k, _) => vec![k],
         };
-        let empty = staged.is_empty() && split.accepted.is_empty();
         let mut out = Vec::new();
         let mut err = None;
         for knob in knobs {
@@ -435,12 +461,23 @@ impl World {
     }
 
     /// A-14, I-07. Where the spec is silent: when the storage ts was 0 (nothing ever written),
-    /// K-10 writes no tombstone, so the storage ts may stay 0 or become T; both are kept.
+    /// K-10 writes no tombstone, so the storage ts may stay 0 or become T; both are kept. Such a
+    /// wipe changed nothing, so it may also answer as a no-op (E-09, D-04): `X-Last-Modified`
+    /// 0.00 and `X-Weave-Timestamp` the clock (the reference's choice).
     pub(crate) fn delete_storage(&self, s: &Step<'_>) -> Result<Vec<World>, Divergence> {
         let (cfg, ans, u) = (s.cfg, s.ans, s.u);
         let user = self.user(u);
         want_status(ans, 200, "A-14")?;
-        let t = write_t(ans, None, "A-14")?;
+        let noop = user.storage_ts == Stamp(0) && ans.last_modified == Some(Stamp(0));
+        let t = if noop { answer_t(ans, None, "A-14")? } else { write_t(ans, None, "A-14")? };
+        if noop {
+            let mut w = self.clone();
+            w.discard_batches(u, None);
+            let wu = w.user_mut(u);
+            wu.colls.clear();
+            wu.paging.clear();
+            return Ok(vec![w]);
+        }
         t_rises(cfg, user, None, t)?;
         let mut w = self.clone();
         w.discard_batches(u, None);
