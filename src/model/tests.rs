@@ -202,6 +202,10 @@ fn post_lists_must_match_the_records() {
     // E-09: a POST storing nothing in a new collection creates nothing.
     run(&mut m, &post("fz_a", json!([]), BatchStep::None), &wrote("101.00", r#"{"modified":{T},"success":[],"failed":{}}"#)).unwrap();
     assert_eq!(m.collections(0), ["tabs"]);
+    // ... and may answer with the storage ts it left, while its X-Weave-Timestamp is the clock.
+    let empty = post("fz_b", json!([]), BatchStep::None);
+    run(&mut m.clone(), &empty, &ans(200, Some("100.00"), "102.00", r#"{"modified":100.00,"success":[],"failed":{}}"#)).unwrap();
+    assert_eq!(clause(run(&mut m.clone(), &empty, &ans(200, Some("99.00"), "102.00", r#"{"modified":99.00,"success":[],"failed":{}}"#))), "E-09");
 }
 
 #[test]

@@ -196,13 +196,11 @@ impl World {
             return Err(diverge("F-08", "batch=true&commit=true is a plain POST and has no batch key", "no batch key", show(ans)));
         }
         let body_t = Some(body_stamp(ans.body.as_ref().and_then(|b| b.get("modified"))));
-        // E-09: storing nothing in an absent collection is no write at all; the answer then
-        // reports the current storage ts (D-04's rule for deletes, the reference's choice).
+        // E-09: storing nothing in an absent collection leaves the storage ts. Where the spec is
+        // silent on the answer: it reports the current storage ts (D-04's rule for deletes, the
+        // reference's choice) or a fresh T as any write would (D-02); neither moves the model.
         if split.accepted.is_empty() && !user.colls.contains_key(coll) {
-            let t = answer_t(ans, body_t, "E-01")?;
-            if t != user.storage_ts {
-                return Err(diverge("E-09", "a POST that stored nothing reported a ts other than the storage ts", user.storage_ts.to_string(), show(ans)));
-            }
+            noop_t(ans, body_t, user, "E-01")?;
             return Ok(vec![self.clone()]);
         }
         let t = write_t(ans, body_t, "E-01")?;
@@ -335,10 +333,7 @@ impl World {
         if empty && !user.colls.contains_key(coll) && ans.weave_timestamp != ans.last_modified {
             // E-09: an empty commit in an absent collection that wrote nothing reports the
             // storage ts; its X-Weave-Timestamp is the clock (D-01).
-            let t = answer_t(ans, body_t, "F-05")?;
-            if t != user.storage_ts {
-                return Err(diverge("E-09", "an empty commit that wrote nothing reported a ts other than the storage ts", user.storage_ts.to_string(), show(ans)));
-            }
+            noop_t(ans, body_t, user, "F-05")?;
             let mut w = self.clone();
             w.batches[i].state = BatchState::Spent;
             return Ok(vec![w]);
@@ -503,6 +498,16 @@ fn batch_id(v: &Value) -> Option<String> {
         Value::Number(n) => Some(n.to_string()),
         _ => None,
     }
+}
+
+/// E-09: the answer to a write that stored nothing reports the storage ts it left unchanged, or
+/// a T that agrees with `X-Weave-Timestamp` and lies above it (D-02, I-04).
+fn noop_t(ans: &Answer, body_t: Option<Option<Stamp>>, user: &UserState, clause: &'static str) -> Result<(), Divergence> {
+    let t = answer_t(ans, body_t, clause)?;
+    if t == user.storage_ts || (ans.weave_timestamp == Some(t) && t > user.storage_ts) {
+        return Ok(());
+    }
+    Err(diverge("E-09", "a write that stored nothing reported neither the storage ts nor its own T", format!("{} or X-Weave-Timestamp", user.storage_ts), show(ans)))
 }
 
 fn ids_of(recs: &[(String, Fields)]) -> Vec<String> {
