@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use super::oracle::{Divergence, ModelConfig};
+use super::config::{Divergence, ModelConfig};
 use super::op::{Answer, Request};
 use super::state::UserState;
 use crate::sync::{Profile, Stamp};

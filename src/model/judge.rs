@@ -3,7 +3,8 @@
 
 use super::check::diverge;
 use super::op::{Answer, BatchStep, Op, Request};
-use super::oracle::{Divergence, ModelConfig, is_write};
+use super::config::{Divergence, ModelConfig};
+use super::oracle::is_write;
 use super::state::World;
 use crate::sync::Stamp;
 

@@ -8,6 +8,7 @@
 //! `check` the shared judgements (area J errors, area I timestamps, E-01 lists).
 
 mod check;
+mod config;
 mod judge;
 pub mod op;
 mod oracle;
@@ -21,5 +22,6 @@ mod write;
 mod tests;
 
 pub use op::{Answer, BatchRef, BatchStep, InfoView, OffsetRef, Op, Precondition, Query, Request, Sort, TsRef};
-pub use oracle::{CLOCK_SLACK_CS, Divergence, MAX_WORLDS, Model, ModelConfig};
+pub use config::{CLOCK_SLACK_CS, Divergence, ModelConfig};
+pub use oracle::{MAX_WORLDS, Model};
 pub use write::BATCH_LIFETIME_FLOOR_CS;

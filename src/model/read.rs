@@ -8,7 +8,7 @@ use serde_json::Value;
 use super::check::{Want, bad_collection, body_stamp, diverge, judge_errors, show, two_decimals};
 use super::judge::Step;
 use super::op::InfoView;
-use super::oracle::{CLOCK_SLACK_CS, Divergence};
+use super::config::{CLOCK_SLACK_CS, Divergence};
 use super::record::valid_id;
 use super::resolve::{param, query_pairs};
 use super::state::{Paging, Rec, World};

@@ -6,7 +6,7 @@ use serde_json::Value;
 use super::check::{ErrBody, Want, answer_t, bad_collection, body_stamp, diverge, judge_errors, over_quota, post_lists, request_size, show, t_rises, write_t};
 use super::judge::Step;
 use super::op::{Answer, Request};
-use super::oracle::{Divergence, ModelConfig};
+use super::config::{Divergence, ModelConfig};
 use super::record::{Bad, Split, fields, known_bad_crypto, split_post, valid_id};
 use super::resolve::{header, param, parse_ts_text, query_pairs};
 use super::state::{Batch, BatchState, Coll, Fields, Rec, UserState, World};
