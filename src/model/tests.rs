@@ -293,3 +293,14 @@ fn a_wipe_of_empty_storage_may_leave_the_storage_ts_at_zero() {
     assert_eq!(clause(run(&mut m, &info, &ans(200, Some("50.00"), "100.50", "{}"))), "D-03");
     assert_eq!(model().resolve(&Op::Wait { ms: 600 }).method, "WAIT");
 }
+
+#[test]
+fn a_wipe_of_a_never_written_storage_may_answer_as_a_no_op() {
+    let wipe = Op::DeleteStorage { user: 0 };
+    // K-10: nothing was written, so no tombstone and the storage ts may stay 0.
+    run(&mut model(), &wipe, &ans(200, Some("0.00"), "100.00", "{}")).unwrap();
+    // Once something was written, the wipe is a write: 0.00 no longer fits (A-14, D-02).
+    let mut m = model();
+    run(&mut m, &put(0, "tabs", "a", json!({"payload": "x"})), &wrote("100.00", "{T}")).unwrap();
+    assert_eq!(clause(run(&mut m, &wipe, &ans(200, Some("0.00"), "101.00", "{}"))), "D-02");
+}

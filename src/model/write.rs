@@ -463,28 +463,22 @@ impl World {
         let (cfg, ans, u) = (s.cfg, s.ans, s.u);
         let user = self.user(u);
         want_status(ans, 200, "A-14")?;
-        let noop = user.storage_ts == Stamp(0) && ans.last_modified == Some(Stamp(0));
+        let was_empty = user.storage_ts == Stamp(0);
+        let noop = was_empty && ans.last_modified == Some(Stamp(0));
         let t = if noop { answer_t(ans, None, "A-14")? } else { write_t(ans, None, "A-14")? };
-        if noop {
-            let mut w = self.clone();
-            w.discard_batches(u, None);
-            let wu = w.user_mut(u);
-            wu.colls.clear();
-            wu.paging.clear();
-            return Ok(vec![w]);
-        }
-        t_rises(cfg, user, None, t)?;
         let mut w = self.clone();
         w.discard_batches(u, None);
         let wu = w.user_mut(u);
         wu.colls.clear();
         wu.paging.clear();
-        let was_empty = wu.storage_ts == Stamp(0);
+        if noop {
+            return Ok(vec![w]);
+        }
+        t_rises(cfg, user, None, t)?;
         wu.last_write = wu.last_write.max(t);
-        let mut zero = w.clone();
+        let zero = w.clone();
         w.user_mut(u).storage_ts = t;
         if was_empty {
-            zero.user_mut(u).storage_ts = Stamp(0);
             return Ok(vec![w, zero]);
         }
         Ok(vec![w])
