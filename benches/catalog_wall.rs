@@ -15,8 +15,7 @@ fn main() {
     let mut walls = Vec::new();
     let mut case_times = Vec::new();
     for run in 0..runs {
-        let Command::Conformance(args) = Cli::parse_from(["syncstorage-harness", "conformance", "--seed", "1"]).command
-        else {
+        let Command::Conformance(args) = Cli::parse_from(["syncstorage-harness", "conformance", "--seed", "1"]).command else {
             unreachable!("parsed the conformance subcommand");
         };
         let started = Instant::now();

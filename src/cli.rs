@@ -245,6 +245,12 @@ impl clap::ValueEnum for crate::sync::Profile {
             crate::sync::Profile::Spec => "The SPEC rule, everywhere",
             crate::sync::Profile::SyncstorageRs => "The rule, or the clause's \"Compat (syncstorage-rs)\" line, reported as `compat`",
         };
-        Some(clap::builder::PossibleValue::new(match self { crate::sync::Profile::Spec => "spec", crate::sync::Profile::SyncstorageRs => "syncstorage-rs" }).help(help))
+        Some(
+            clap::builder::PossibleValue::new(match self {
+                crate::sync::Profile::Spec => "spec",
+                crate::sync::Profile::SyncstorageRs => "syncstorage-rs",
+            })
+            .help(help),
+        )
     }
 }

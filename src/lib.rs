@@ -6,12 +6,12 @@
 
 pub mod cli;
 pub mod client;
+pub mod conformance;
 pub mod exit;
 pub mod fuzz;
-pub mod provision;
-pub mod conformance;
 pub mod invariants;
 pub mod model;
+pub mod provision;
 pub mod report;
 pub mod run;
 pub mod setup;

@@ -84,14 +84,10 @@ pub async fn start_embedded(
         adjust(&mut config);
         adjust_all(&mut config);
         let server = provision::start_reference(config, &url, "127.0.0.1:0".parse().unwrap_or_else(|_| unreachable!())).await?;
-        let base = Url::parse(&server.url()).map_err(|e| SetupError::Target(TargetError::Unexpected {
-            url: server.url(),
-            what: "its URL",
-            detail: e.to_string(),
-        }))?;
+        let base = Url::parse(&server.url())
+            .map_err(|e| SetupError::Target(TargetError::Unexpected { url: server.url(), what: "its URL", detail: e.to_string() }))?;
         targets.push(Arc::new(Target::probe(label, &base, secret, probe_uid).await?));
         servers.push(server);
     }
     Ok((Embedded { servers, pg }, targets, url))
 }
-

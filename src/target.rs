@@ -44,24 +44,16 @@ impl Target {
     /// Checks that `url` is a Sync 1.5 server that accepts tokens minted from `secret`, using
     /// `probe_uid` (a uid of the run's own range) for one read-only request.
     pub async fn probe(label: &str, url: &Url, secret: &str, probe_uid: u64) -> Result<Target, TargetError> {
-        let client = SyncClient::new(url.clone())
-            .map_err(|source| TargetError::Unreachable { url: url.to_string(), source })?;
+        let client = SyncClient::new(url.clone()).map_err(|source| TargetError::Unreachable { url: url.to_string(), source })?;
         let user = SyncUser::new(&client, secret, probe_uid);
-        let resp = user
-            .get("info/collections")
-            .await
-            .map_err(|source| TargetError::Unreachable { url: url.to_string(), source })?;
+        let resp = user.get("info/collections").await.map_err(|source| TargetError::Unreachable { url: url.to_string(), source })?;
         match resp.status_code() {
             200 => {}
             401 | 403 => {
                 return Err(TargetError::WrongSecret { url: url.to_string(), status: resp.status_code() });
             }
             other => {
-                return Err(TargetError::Unexpected {
-                    url: url.to_string(),
-                    what: "info/collections",
-                    detail: format!("status {other}"),
-                });
+                return Err(TargetError::Unexpected { url: url.to_string(), what: "info/collections", detail: format!("status {other}") });
             }
         }
         let unexpected = |what, detail: String| TargetError::Unexpected { url: url.to_string(), what, detail };
@@ -96,8 +88,7 @@ impl Target {
     /// Moves the test clock of one user forward (the reference keeps a clock per user, so cases
     /// running at the same time never move each other's time).
     pub async fn advance_clock(&self, uid: u64, by: Duration) -> Result<(), String> {
-        let req = SyncRequest::post("/__test__/clock")
-            .json(&serde_json::json!({ "advance_ms": by.as_millis() as u64, "uid": uid }));
+        let req = SyncRequest::post("/__test__/clock").json(&serde_json::json!({ "advance_ms": by.as_millis() as u64, "uid": uid }));
         let resp = self.client.send(req).await.map_err(|e| e.to_string())?;
         if resp.status_code() != 200 {
             return Err(format!("the test clock answered {}", resp.status_code()));

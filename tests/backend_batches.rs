@@ -16,10 +16,7 @@ use syncstorage_harness::client::{SyncRequest, SyncUser};
 
 async fn open_batches(server: &TestServer, user: &SyncUser) -> i64 {
     let db = server.db().await;
-    let row = db
-        .query_one("SELECT count(*) FROM batches WHERE user_id = $1", &[&(user.uid() as i64)])
-        .await
-        .expect("batches query");
+    let row = db.query_one("SELECT count(*) FROM batches WHERE user_id = $1", &[&(user.uid() as i64)]).await.expect("batches query");
     row.get(0)
 }
 
@@ -99,14 +96,9 @@ async fn f_03_restaging_an_id_merges_field_by_field() {
     .await;
     append(&user, "f03", &id, json!([{ "id": "a", "payload": "p2" }])).await.status_is(202);
     // An explicit null replaces the staged value too, and then resets the field at commit (B-11).
-    append(
-        &user,
-        "f03",
-        &id,
-        json!([{ "id": "c", "sortindex": null }, { "id": "d", "ttl": null }, { "id": "e", "payload": null }]),
-    )
-    .await
-    .status_is(202);
+    append(&user, "f03", &id, json!([{ "id": "c", "sortindex": null }, { "id": "d", "ttl": null }, { "id": "e", "payload": null }]))
+        .await
+        .status_is(202);
     commit(&user, "f03", &id, json!([])).await.status_is(200);
 
     let stored = records(&user, "f03").await;
@@ -256,12 +248,8 @@ async fn f_09_a_commit_writes_with_put_semantics() {
     let server = TestServer::start().await;
     let user = server.user();
     put_json(&user, "storage/f09/b", json!({ "payload": "old", "sortindex": 17 })).await.status_is(200);
-    let id = new_batch(
-        &user,
-        "f09",
-        json!([{ "id": "b", "payload": "new" }, { "id": "n", "sortindex": 4 }, { "id": "m", "ttl": 100 }]),
-    )
-    .await;
+    let id =
+        new_batch(&user, "f09", json!([{ "id": "b", "payload": "new" }, { "id": "n", "sortindex": 4 }, { "id": "m", "ttl": 100 }])).await;
     commit(&user, "f09", &id, json!([])).await.status_is(200);
     let stored = records(&user, "f09").await;
     assert_eq!(stored["b"]["payload"], "new");
@@ -282,12 +270,8 @@ async fn f_10_a_commit_gives_t_only_to_records_it_creates_or_changes() {
     let user = server.user();
     let body: Vec<Value> = ["x", "y", "z", "w"].iter().map(|id| json!({ "id": id, "payload": "v1" })).collect();
     let t1 = post_json(&user, "storage/f10", Value::Array(body)).await.status_is(200).ts_header("x-last-modified");
-    let id = new_batch(
-        &user,
-        "f10",
-        json!([{ "id": "x", "payload": "v2" }, { "id": "y", "sortindex": 4 }, { "id": "z", "ttl": 1000 }]),
-    )
-    .await;
+    let id =
+        new_batch(&user, "f10", json!([{ "id": "x", "payload": "v2" }, { "id": "y", "sortindex": 4 }, { "id": "z", "ttl": 1000 }])).await;
     let resp = commit(&user, "f10", &id, json!([{ "id": "n", "payload": "n" }])).await;
     let t2 = resp.status_is(200).ts_header("x-last-modified");
     assert!(t2 > t1);

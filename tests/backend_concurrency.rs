@@ -60,10 +60,7 @@ async fn parallel_users_creating_one_new_collection_name_share_one_id() {
         assert_eq!(resp.json_body()["success"], json!(["a"]), "{}", resp.transcript());
     }
     let db = server.db().await;
-    let ids = db
-        .query("SELECT collection_id FROM collections WHERE name = $1", &[&name])
-        .await
-        .expect("collections query");
+    let ids = db.query("SELECT collection_id FROM collections WHERE name = $1", &[&name]).await.expect("collections query");
     assert_eq!(ids.len(), 1, "one id per name");
     let id: i32 = ids[0].get(0);
     assert!(id >= 101, "custom collections are numbered from 101 (K-01), got {id}");
@@ -82,8 +79,7 @@ async fn parallel_writes_to_several_collections_never_share_a_timestamp() {
         let user = user.clone();
         async move {
             let coll = format!("c{}", i % 4);
-            let req = SyncRequest::post(format!("storage/{coll}"))
-                .json(&json!([{ "id": format!("r{i}"), "payload": "é".repeat(i + 1) }]));
+            let req = SyncRequest::post(format!("storage/{coll}")).json(&json!([{ "id": format!("r{i}"), "payload": "é".repeat(i + 1) }]));
             user.send(req).await.expect("request")
         }
     });
@@ -112,11 +108,8 @@ async fn concurrent_batch_commits_and_deletes_stay_consistent() {
     let user = server.user();
     let mut batches = Vec::new();
     for i in 0..4 {
-        let resp = send(
-            &user,
-            SyncRequest::post("storage/mixed?batch=true").json(&json!([{ "id": format!("b{i}"), "payload": "staged" }])),
-        )
-        .await;
+        let resp =
+            send(&user, SyncRequest::post("storage/mixed?batch=true").json(&json!([{ "id": format!("b{i}"), "payload": "staged" }]))).await;
         batches.push(resp.status_is(202).json_body()["batch"].as_str().expect("batch id").to_owned());
     }
     let commits = batches.iter().map(|b| {

@@ -140,12 +140,7 @@ async fn a_03_info_quota_reports_the_enforced_limit_in_kb() {
 async fn a_04_collection_usage_maps_collections_to_live_payload_kb() {
     let server = TestServer::start().await;
     let user = server.user();
-    let post = post_json(
-        &user,
-        "storage/c1",
-        json!([{"id": "a", "payload": "é".repeat(100)}, {"id": "b", "payload": "abc"}]),
-    )
-    .await;
+    let post = post_json(&user, "storage/c1", json!([{"id": "a", "payload": "é".repeat(100)}, {"id": "b", "payload": "abc"}])).await;
     post.status_is(200);
     put_ok(&user, "storage/c2/a", json!({"payload": "😀😀", "ttl": 5})).await;
     // c3 exists but holds only a record that is never live.
@@ -193,14 +188,8 @@ async fn a_05_collection_counts_maps_collections_to_live_record_counts() {
 
 // ---- A-06 ----------------------------------------------------------------------------------
 
-const LIMIT_KEYS: [&str; 6] = [
-    "max_post_records",
-    "max_post_bytes",
-    "max_record_payload_bytes",
-    "max_request_bytes",
-    "max_total_records",
-    "max_total_bytes",
-];
+const LIMIT_KEYS: [&str; 6] =
+    ["max_post_records", "max_post_bytes", "max_record_payload_bytes", "max_request_bytes", "max_total_records", "max_total_bytes"];
 
 //
 #[tokio::test]
@@ -316,12 +305,9 @@ async fn a_08_post_writes_many_records_at_one_t() {
     let user = server.user();
     let t0 = put_ok(&user, "storage/c/u", json!({"payload": "old"})).await;
     server.advance_ms(10).await;
-    let resp = post_json(
-        &user,
-        "storage/c",
-        json!([{"id": "a", "payload": "ä"}, {"id": "b", "payload": "b"}, {"id": "u", "payload": "new"}]),
-    )
-    .await;
+    let resp =
+        post_json(&user, "storage/c", json!([{"id": "a", "payload": "ä"}, {"id": "b", "payload": "b"}, {"id": "u", "payload": "new"}]))
+            .await;
     let body = resp.status_is(200).json_body();
     let t = cs_json(&body["modified"]);
     assert!(t > t0, "{}", resp.transcript());
@@ -628,9 +614,8 @@ async fn a_18_cors_preflight_echoes_any_origin() {
     let user = server.user();
     for path in ["/__heartbeat__".to_owned(), format!("/1.5/{}/info/collections", user.uid())] {
         for origin in ["localhost", "http://test-website.com"] {
-            let req = SyncRequest::new(Method::OPTIONS, path.clone())
-                .header("Origin", origin)
-                .header("Access-Control-Request-Method", "GET");
+            let req =
+                SyncRequest::new(Method::OPTIONS, path.clone()).header("Origin", origin).header("Access-Control-Request-Method", "GET");
             let resp = server.client.send(req).await.expect("preflight");
             assert!(matches!(resp.status_code(), 200 | 204), "{}", resp.transcript());
             assert_eq!(resp.header_str("access-control-allow-origin"), origin);

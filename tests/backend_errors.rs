@@ -59,10 +59,8 @@ async fn stored_via(db: &tokio_postgres::Client, user: &SyncUser) -> Stored {
     let keep = get(user, "storage/keep?full=1").await.status_is(200).json_body();
     let mut rows = Vec::new();
     for table in ["bsos", "user_collections", "batches", "batch_bsos"] {
-        let row = db
-            .query_one(&format!("SELECT count(*) FROM {table} WHERE user_id = $1"), &[&(user.uid() as i64)])
-            .await
-            .expect("count query");
+        let row =
+            db.query_one(&format!("SELECT count(*) FROM {table} WHERE user_id = $1"), &[&(user.uid() as i64)]).await.expect("count query");
         rows.push(row.get(0));
     }
     Stored { storage_ts: info.header_str("x-last-modified"), collections: info.json_body(), keep, rows }
@@ -105,7 +103,9 @@ async fn j_01_error_bodies_are_bare_json_integers_and_some_are_empty() {
 
     assert_empty(&send(&user, SyncRequest::get("storage/j01/a").header("X-If-Modified-Since", t.as_str())).await, 304);
     assert_empty(&send(&user, SyncRequest::new(Method::PATCH, "storage/j01")).await, 405);
-    let stale = send(&user, SyncRequest::put("storage/j01/a").header("X-If-Unmodified-Since", ts_minus_10ms(&t)).json(&json!({ "payload": "z" }))).await;
+    let stale =
+        send(&user, SyncRequest::put("storage/j01/a").header("X-If-Unmodified-Since", ts_minus_10ms(&t)).json(&json!({ "payload": "z" })))
+            .await;
     assert_empty(&stale, 412);
 }
 
@@ -363,9 +363,12 @@ async fn j_09_an_accept_the_server_cannot_serve_is_406_0() {
 async fn j_10_a_chunked_upload_never_gets_411() {
     let server = TestServer::start().await;
     let user = server.user();
-    let put = SyncRequest::put("storage/j10/a").header("Content-Type", "application/json").chunked(br#"{"payload":"chunked put"}"#.to_vec());
+    let put =
+        SyncRequest::put("storage/j10/a").header("Content-Type", "application/json").chunked(br#"{"payload":"chunked put"}"#.to_vec());
     send(&user, put).await.status_is(200);
-    let post = SyncRequest::post("storage/j10").header("Content-Type", "application/json").chunked(br#"[{"id":"b","payload":"chunked post"}]"#.to_vec());
+    let post = SyncRequest::post("storage/j10")
+        .header("Content-Type", "application/json")
+        .chunked(br#"[{"id":"b","payload":"chunked post"}]"#.to_vec());
     let resp = send(&user, post).await;
     assert_eq!(resp.status_is(200).json_body()["success"], json!(["b"]), "{}", resp.transcript());
     assert_eq!(get(&user, "storage/j10/a").await.status_is(200).json_body()["payload"], "chunked put");
@@ -417,7 +420,8 @@ async fn j_11_a_failed_precondition_is_412_empty_with_x_last_modified() {
         assert_eq!(resp.header_str("x-last-modified"), t, "J-11\n{}", resp.transcript());
     }
     assert_eq!(stored(&server, &user).await, before, "J-11: nothing written");
-    let at = send(&user, SyncRequest::put("storage/keep/r").header("X-If-Unmodified-Since", t.as_str()).json(&json!({ "payload": "y" }))).await;
+    let at =
+        send(&user, SyncRequest::put("storage/keep/r").header("X-If-Unmodified-Since", t.as_str()).json(&json!({ "payload": "y" }))).await;
     at.status_is(200);
 }
 
@@ -498,10 +502,7 @@ impl Doomed {
         let (admin, conn) = tokio_postgres::connect(base, tokio_postgres::NoTls).await.expect("admin connection");
         tokio::spawn(conn);
         let database = format!("doomed_{}", rand::random::<u32>());
-        admin
-            .batch_execute(&format!("CREATE DATABASE {database} TEMPLATE template0 ENCODING 'UTF8'"))
-            .await
-            .expect("create database");
+        admin.batch_execute(&format!("CREATE DATABASE {database} TEMPLATE template0 ENCODING 'UTF8'")).await.expect("create database");
         let mut url = Url::parse(base).expect("database url");
         url.set_path(&format!("/{database}"));
         let mut config = Config::new(common::SECRET);
@@ -516,10 +517,7 @@ impl Doomed {
     /// Drops the database under the running server; FORCE ends its pooled connections, and a
     /// new connection fails because the database is gone.
     async fn drop_database(&self) {
-        self.admin
-            .batch_execute(&format!("DROP DATABASE {} WITH (FORCE)", self.database))
-            .await
-            .expect("drop database");
+        self.admin.batch_execute(&format!("DROP DATABASE {} WITH (FORCE)", self.database)).await.expect("drop database");
     }
 }
 
@@ -605,9 +603,7 @@ fn judge(resp: &SyncResponse, want: Want) -> Result<(), String> {
         Want::Weave(s, codes) => status == s && weave_code(resp).is_some_and(|c| codes.contains(&c)),
         Want::Empty(s) => status == s && resp.body().is_empty(),
         Want::Failed(id) => per_record_refusal(resp, id),
-        Want::Refused(id) => {
-            (status == 400 && weave_code(resp).is_some_and(|c| c == 6 || c == 8)) || per_record_refusal(resp, id)
-        }
+        Want::Refused(id) => (status == 400 && weave_code(resp).is_some_and(|c| c == 6 || c == 8)) || per_record_refusal(resp, id),
         Want::No5xx => status < 500,
     };
     if ok { Ok(()) } else { Err(format!("expected {want:?}\n{}", resp.transcript())) }
@@ -615,8 +611,7 @@ fn judge(resp: &SyncResponse, want: Want) -> Result<(), String> {
 
 fn per_record_refusal(resp: &SyncResponse, id: &str) -> bool {
     // 202 for a batch append.
-    matches!(resp.status_code(), 200 | 202)
-        && resp.json().is_ok_and(|b| b["success"] == json!([]) && b["failed"].get(id).is_some())
+    matches!(resp.status_code(), 200 | 202) && resp.json().is_ok_and(|b| b["success"] == json!([]) && b["failed"].get(id).is_some())
 }
 
 /// A user with one record in `keep` and an open batch there, for requests to aim at.
@@ -821,7 +816,8 @@ async fn j_15_sweep_oversized_bodies() {
     let server = TestServer::with(|c| c.limits.max_request_bytes = 4096).await;
     let (user, batch) = sweep_user(&server).await;
     let append = format!("storage/keep?batch={batch}");
-    let chunked = |method: Method, path: &str, body: Vec<u8>| SyncRequest::new(method, path).header("Content-Type", "application/json").chunked(body);
+    let chunked =
+        |method: Method, path: &str, body: Vec<u8>| SyncRequest::new(method, path).header("Content-Type", "application/json").chunked(body);
     let cases: Vec<(SyncRequest, Want)> = vec![
         (json_raw(Method::PUT, "storage/keep/r", &padded_put_body(4097)), Want::Weave(413, &[0, 17])),
         (json_raw(Method::PUT, "storage/fresh/x", &padded_put_body(4097)), Want::Weave(413, &[0, 17])),
@@ -865,7 +861,10 @@ async fn j_15_sweep_odd_headers() {
     cases.push((post("storage/keep").header("X-Weave-Total-Records", "1"), Want::Weave(400, &[1])));
     cases.push((post("storage/keep").header("X-Weave-Total-Bytes", "1"), Want::Weave(400, &[1])));
     for ct in ["", "json", "application/jsonx", "text/html", "application/x-www-form-urlencoded", "*/*"] {
-        cases.push((SyncRequest::put("storage/keep/r").header("Content-Type", ct).body(br#"{"payload":"x"}"#.to_vec()), Want::Weave(415, &[0])));
+        cases.push((
+            SyncRequest::put("storage/keep/r").header("Content-Type", ct).body(br#"{"payload":"x"}"#.to_vec()),
+            Want::Weave(415, &[0]),
+        ));
         cases.push((SyncRequest::post("storage/keep").header("Content-Type", ct).body(b"[]".to_vec()), Want::Weave(415, &[0])));
     }
     for auth in ["Hawk", "Hawk id=\"\"", "Basic Zm9vOmJhcg==", "Hawk id=\"x\", ts=\"1\", nonce=\"n\", mac=\"m\""] {
@@ -896,8 +895,23 @@ async fn j_15_sweep_odd_query_values_and_paths() {
     let many: Vec<String> = (0..101).map(|i| format!("i{i}")).collect();
     let mut cases: Vec<(SyncRequest, Want)> = Vec::new();
     let bad_reads = [
-        "ids=%FF", "ids=a%20%0A", "newer=1e5", "newer=", "newer=%2B5", "older=NaN", "older=1.2.3", "limit=1.5", "limit=",
-        "limit=0x10", "offset=%00", "offset=", "offset=bzE6LTE=", "offset=bzE6eA==", "offset=====", "sort=", "sort=NEWEST",
+        "ids=%FF",
+        "ids=a%20%0A",
+        "newer=1e5",
+        "newer=",
+        "newer=%2B5",
+        "older=NaN",
+        "older=1.2.3",
+        "limit=1.5",
+        "limit=",
+        "limit=0x10",
+        "offset=%00",
+        "offset=",
+        "offset=bzE6LTE=",
+        "offset=bzE6eA==",
+        "offset=====",
+        "sort=",
+        "sort=NEWEST",
     ];
     for query in bad_reads {
         cases.push((SyncRequest::get(format!("storage/keep?{query}")), Want::Weave(400, &[0])));
@@ -905,9 +919,19 @@ async fn j_15_sweep_odd_query_values_and_paths() {
     cases.push((SyncRequest::get(format!("storage/keep?ids={}", many.join(","))), Want::Weave(400, &[0])));
     // Where the spec is silent these may be served or refused; never with a 5xx.
     for query in [
-        "limit=99999999999999999999", "limit=%2B1", "offset=bzE6MTg0NDY3NDQwNzM3MDk1NTE2MTU=",
-        "offset=bzE6OTIyMzM3MjAzNjg1NDc3NTgwNw==&limit=1", "full=%FF", "%FF=1", "ids=%ZZ", "newer=99999999999999999999",
-        "older=0", "ids=,,,", "blabla=1&blabla=2", "limit=1&limit=-1", "full",
+        "limit=99999999999999999999",
+        "limit=%2B1",
+        "offset=bzE6MTg0NDY3NDQwNzM3MDk1NTE2MTU=",
+        "offset=bzE6OTIyMzM3MjAzNjg1NDc3NTgwNw==&limit=1",
+        "full=%FF",
+        "%FF=1",
+        "ids=%ZZ",
+        "newer=99999999999999999999",
+        "older=0",
+        "ids=,,,",
+        "blabla=1&blabla=2",
+        "limit=1&limit=-1",
+        "full",
     ] {
         cases.push((SyncRequest::get(format!("storage/keep?{query}")), Want::No5xx));
     }

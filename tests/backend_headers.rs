@@ -153,14 +153,7 @@ async fn d_02_successful_writes_report_t_in_headers_and_body() {
 async fn d_03_reads_send_the_resource_ts() {
     let server = TestServer::start().await;
     let user = server.user();
-    for path in [
-        "info/collections",
-        "info/collection_counts",
-        "info/collection_usage",
-        "info/quota",
-        "storage/c",
-        "storage/c?full=1",
-    ] {
+    for path in ["info/collections", "info/collection_counts", "info/collection_usage", "info/quota", "storage/c", "storage/c?full=1"] {
         let resp = get(&user, path).await;
         assert_eq!(resp.status_is(200).header_str("x-last-modified"), "0.00", "{path}");
     }
@@ -274,8 +267,7 @@ async fn d_05_if_modified_since_on_a_write_never_gives_304() {
     resp.status_is(200);
     assert_eq!(get(&user, "storage/c/a").await.json_body()["payload"], json!("new"));
     let resp =
-        send(&user, SyncRequest::post("storage/c").json(&json!([{"id": "b", "payload": "y"}])).header("X-If-Modified-Since", &since))
-            .await;
+        send(&user, SyncRequest::post("storage/c").json(&json!([{"id": "b", "payload": "y"}])).header("X-If-Modified-Since", &since)).await;
     resp.status_is(200);
     let resp = send(&user, SyncRequest::delete("storage/c?ids=a").header("X-If-Modified-Since", &since)).await;
     resp.status_is(200);
@@ -326,13 +318,12 @@ async fn d_06_a_current_if_unmodified_since_succeeds() {
             resp.status_is(200);
         }
     }
-    let resp = send(&user, SyncRequest::put("storage/c/a").json(&json!({"payload": "y"})).header("X-If-Unmodified-Since", ts_text(t))).await;
+    let resp =
+        send(&user, SyncRequest::put("storage/c/a").json(&json!({"payload": "y"})).header("X-If-Unmodified-Since", ts_text(t))).await;
     t = last_modified(resp.status_is(200));
-    let resp = send(
-        &user,
-        SyncRequest::post("storage/c").json(&json!([{"id": "b", "payload": "z"}])).header("X-If-Unmodified-Since", ts_text(t)),
-    )
-    .await;
+    let resp =
+        send(&user, SyncRequest::post("storage/c").json(&json!([{"id": "b", "payload": "z"}])).header("X-If-Unmodified-Since", ts_text(t)))
+            .await;
     t = last_modified(resp.status_is(200));
     let resp = send(&user, SyncRequest::delete("storage/c?ids=a").header("X-If-Unmodified-Since", ts_text(t))).await;
     t = last_modified(resp.status_is(200));
@@ -419,9 +410,7 @@ async fn d_08_bad_or_conflicting_precondition_values_give_400() {
             send(&user, SyncRequest::delete("storage/c/a").header(header, value)).await.weave_error(400, 0);
         }
     }
-    let both = |req: SyncRequest| {
-        req.header("X-If-Modified-Since", ts_text(t)).header("X-If-Unmodified-Since", ts_text(t))
-    };
+    let both = |req: SyncRequest| req.header("X-If-Modified-Since", ts_text(t)).header("X-If-Unmodified-Since", ts_text(t));
     send(&user, both(SyncRequest::get("storage/c/a"))).await.weave_error(400, 0);
     send(&user, both(SyncRequest::get("info/collections"))).await.weave_error(400, 0);
     send(&user, both(SyncRequest::put("storage/c/a").json(&json!({"payload": "changed"})))).await.weave_error(400, 0);
@@ -441,12 +430,11 @@ async fn d_09_preconditions_compare_the_record_collection_or_storage_ts() {
     let t2 = put_ok(&user, "storage/c/r2", json!({"payload": "2"})).await;
     // Record URLs compare the record: r1 is unchanged since t1 although the collection moved on.
     send(&user, SyncRequest::get("storage/c/r1").header("X-If-Unmodified-Since", ts_text(t1))).await.status_is(200);
-    let resp = send(&user, SyncRequest::put("storage/c/r1").json(&json!({"payload": "1b"})).header("X-If-Unmodified-Since", ts_text(t1))).await;
+    let resp =
+        send(&user, SyncRequest::put("storage/c/r1").json(&json!({"payload": "1b"})).header("X-If-Unmodified-Since", ts_text(t1))).await;
     let t3 = last_modified(resp.status_is(200));
     // An absent record compares as 0.
-    send(&user, SyncRequest::put("storage/c/r3").json(&json!({"payload": "3"})).header("X-If-Unmodified-Since", "0"))
-        .await
-        .status_is(200);
+    send(&user, SyncRequest::put("storage/c/r3").json(&json!({"payload": "3"})).header("X-If-Unmodified-Since", "0")).await.status_is(200);
     // So does an expired one (G-03).
     put_ok(&user, "storage/c/short", json!({"payload": "s", "ttl": 1})).await;
     server.advance_ms(1_500).await;
@@ -546,9 +534,7 @@ async fn d_12_total_headers_are_checked_on_batch_posts_only() {
     let config = get(&user, "info/configuration").await.json_body();
     let max_records = config["max_total_records"].as_u64().expect("records");
     let max_bytes = config["max_total_bytes"].as_u64().expect("bytes");
-    let batch = |name: &str, value: String| {
-        SyncRequest::post("storage/c?batch=true").json(&records(1, "x")).header(name, value)
-    };
+    let batch = |name: &str, value: String| SyncRequest::post("storage/c?batch=true").json(&records(1, "x")).header(name, value);
     for (name, max) in [("X-Weave-Total-Records", max_records), ("X-Weave-Total-Bytes", max_bytes)] {
         send(&user, batch(name, max.to_string())).await.status_is(202);
         send(&user, batch(name, (max + 1).to_string())).await.weave_error(400, 17);
@@ -729,7 +715,8 @@ async fn d_15_bad_newline_input_fails_the_whole_request() {
     let before = snapshot(&user, &["c"]).await;
     let a = r#"{"id": "a", "payload": "x"}"#;
     // An empty line: 400; the SPEC fixes no code, so any bare integer passes.
-    for body in ["\n".to_owned(), "\r\n".to_owned(), "{}\n{}\n\n".to_owned(), format!("{a}\n\n{a}"), format!("\n{a}"), format!("{a}\n  \n")] {
+    for body in ["\n".to_owned(), "\r\n".to_owned(), "{}\n{}\n\n".to_owned(), format!("{a}\n\n{a}"), format!("\n{a}"), format!("{a}\n  \n")]
+    {
         assert_bare_code(&post_newlines(&user, "c", &body).await, 400);
     }
     for body in [format!("{a}\n{{"), "not json".to_owned(), format!("{a}\n{a} {a}")] {
@@ -822,10 +809,8 @@ async fn d_18_a_conflict_answer_carries_retry_after() {
     ] {
         let resp = send(&twin, req).await;
         resp.status_is(409);
-        let retry: u64 = resp
-            .header_str("retry-after")
-            .parse()
-            .unwrap_or_else(|_| panic!("Retry-After is not whole seconds\n{}", resp.transcript()));
+        let retry: u64 =
+            resp.header_str("retry-after").parse().unwrap_or_else(|_| panic!("Retry-After is not whole seconds\n{}", resp.transcript()));
         assert!(retry < 24 * 3600, "{}", resp.transcript());
     }
     assert_eq!(storage_ts(&user).await, t, "a conflicting write changed the storage ts");

@@ -217,22 +217,30 @@ async fn e_06_post_bytes_are_summed_in_request_order() {
     let user = server.user();
 
     // Exactly at the limit, with two-byte characters: 5 + 4 + 1 = 10 bytes (8 characters).
-    let resp = post_json(&user, "storage/e06", json!([
-        { "id": "a", "payload": "12345" },
-        { "id": "b", "payload": "éé" },
-        { "id": "c", "payload": "x" },
-    ]))
+    let resp = post_json(
+        &user,
+        "storage/e06",
+        json!([
+            { "id": "a", "payload": "12345" },
+            { "id": "b", "payload": "éé" },
+            { "id": "c", "payload": "x" },
+        ]),
+    )
     .await;
     assert_eq!(success_set(&resp.status_is(200).json_body()), id_set(&["a", "b", "c"]), "{}", resp.transcript());
 
     // The limit plus one byte: the record that would pass it fails and adds nothing, so later
     // records face the same sum.
-    let resp = post_json(&user, "storage/e06", json!([
-        { "id": "d", "payload": "12345" },
-        { "id": "e", "payload": "ééé" },
-        { "id": "f", "payload": "12345" },
-        { "id": "g" },
-    ]))
+    let resp = post_json(
+        &user,
+        "storage/e06",
+        json!([
+            { "id": "d", "payload": "12345" },
+            { "id": "e", "payload": "ééé" },
+            { "id": "f", "payload": "12345" },
+            { "id": "g" },
+        ]),
+    )
     .await;
     let body = resp.status_is(200).json_body();
     assert_eq!(success_set(&body), id_set(&["d", "f", "g"]), "{}", resp.transcript());
@@ -261,21 +269,29 @@ async fn e_07_an_oversized_record_fails_and_adds_nothing_to_the_post_sum() {
     })
     .await;
     let user = server.user();
-    let resp = post_json(&user, "storage/e07", json!([
-        { "id": "a", "payload": "12345" },
-        { "id": "big", "payload": "123456789" },
-        { "id": "c", "payload": "12345" },
-    ]))
+    let resp = post_json(
+        &user,
+        "storage/e07",
+        json!([
+            { "id": "a", "payload": "12345" },
+            { "id": "big", "payload": "123456789" },
+            { "id": "c", "payload": "12345" },
+        ]),
+    )
     .await;
     let body = resp.status_is(200).json_body();
     assert_eq!(failed_map(&body).get("big").map(String::as_str), Some("retry bytes"), "{}", resp.transcript());
     assert_eq!(success_set(&body), id_set(&["a", "c"]), "E-07: big adds nothing to E-06\n{}", resp.transcript());
 
     // At the record limit in bytes (4 characters, 8 bytes), and one byte past it (5 characters).
-    let resp = post_json(&user, "storage/e07", json!([
-        { "id": "at", "payload": "éééé" },
-        { "id": "past", "payload": "ééééa" },
-    ]))
+    let resp = post_json(
+        &user,
+        "storage/e07",
+        json!([
+            { "id": "at", "payload": "éééé" },
+            { "id": "past", "payload": "ééééa" },
+        ]),
+    )
     .await;
     let body = resp.status_is(200).json_body();
     assert_eq!(success_set(&body), id_set(&["at"]), "{}", resp.transcript());
@@ -523,8 +539,8 @@ async fn e_11_a_lone_surrogate_payload_is_refused_per_record() {
     }
     let raw = br#"[{"id":"ok","payload":"fine"},{"id":"lone","payload":"x\udc00y"}]"#;
     let post = send(&user, json_raw(Method::POST, "storage/e11sur", raw)).await;
-    let per_record = post.status_code() == 200
-        && post.json().is_ok_and(|b| success_set(&b) == id_set(&["ok"]) && failed_map(&b).contains_key("lone"));
+    let per_record =
+        post.status_code() == 200 && post.json().is_ok_and(|b| success_set(&b) == id_set(&["ok"]) && failed_map(&b).contains_key("lone"));
     if !per_record {
         problems.push(format!("POST: expected 200 with `ok` stored and `lone` failed\n{}", post.transcript()));
     }

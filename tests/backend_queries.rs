@@ -82,8 +82,7 @@ async fn assert_odd_values_refused(user: &SyncUser, name: &str) {
 async fn c_01_ids_take_up_to_100_entries_on_get() {
     let server = TestServer::start().await;
     let user = server.user();
-    post_ok(&user, "storage/c", json!([{"id": "a", "payload": "1"}, {"id": "b", "payload": "2"}, {"id": "c", "payload": "3"}]))
-        .await;
+    post_ok(&user, "storage/c", json!([{"id": "a", "payload": "1"}, {"id": "b", "payload": "2"}, {"id": "c", "payload": "3"}])).await;
     let mut hundred: Vec<String> = (0..98).map(|i| format!("u{i}")).collect();
     hundred.extend(["a".to_owned(), "b".to_owned()]);
     assert_eq!(list_sorted(&user, &format!("storage/c?ids={}", hundred.join(","))).await, strings(&["a", "b"]));
@@ -110,8 +109,7 @@ async fn c_01_ids_take_up_to_100_entries_on_get() {
 async fn c_01_ids_take_up_to_100_entries_on_delete() {
     let server = TestServer::start().await;
     let user = server.user();
-    post_ok(&user, "storage/c", json!([{"id": "a", "payload": "1"}, {"id": "b", "payload": "2"}, {"id": "c", "payload": "3"}]))
-        .await;
+    post_ok(&user, "storage/c", json!([{"id": "a", "payload": "1"}, {"id": "b", "payload": "2"}, {"id": "c", "payload": "3"}])).await;
     let before = storage_state(&user).await;
     let mut over: Vec<String> = (0..98).map(|i| format!("u{i}")).collect();
     over.extend(["a".to_owned(), "b".to_owned(), "c".to_owned()]);
@@ -123,8 +121,7 @@ async fn c_01_ids_take_up_to_100_entries_on_delete() {
     delete(&user, &format!("storage/c?ids={}", hundred.join(","))).await.status_is(200);
     assert_eq!(list(&user, "storage/c").await, Vec::<String>::new());
     // Percent-encoded separators on a delete.
-    post_ok(&user, "storage/c", json!([{"id": "x", "payload": "1"}, {"id": "y", "payload": "2"}, {"id": "z", "payload": "3"}]))
-        .await;
+    post_ok(&user, "storage/c", json!([{"id": "x", "payload": "1"}, {"id": "y", "payload": "2"}, {"id": "z", "payload": "3"}])).await;
     delete(&user, "storage/c?ids=x%2Cz").await.status_is(200);
     assert_eq!(list(&user, "storage/c").await, strings(&["y"]));
 }
@@ -237,8 +234,7 @@ async fn c_06_full_with_any_value_returns_records() {
 async fn c_07_limit_is_a_positive_integer() {
     let server = TestServer::start().await;
     let user = server.user();
-    post_ok(&user, "storage/c", Value::Array((0..5).map(|i| json!({"id": format!("r{i}"), "payload": "x"})).collect()))
-        .await;
+    post_ok(&user, "storage/c", Value::Array((0..5).map(|i| json!({"id": format!("r{i}"), "payload": "x"})).collect())).await;
     let resp = get(&user, "storage/c?limit=2").await;
     assert_eq!(listed(&resp).len(), 2);
     assert!(resp.header("x-weave-next-offset").is_some(), "{}", resp.transcript());
@@ -259,8 +255,7 @@ async fn c_08_without_limit_every_match_is_returned() {
     let user = server.user();
     let max_total = get(&user, "info/configuration").await.json_body()["max_total_records"].as_u64().expect("limit") as usize;
     let n = max_total + 3;
-    post_ok(&user, "storage/c", Value::Array((0..n).map(|i| json!({"id": format!("r{i:02}"), "payload": "x"})).collect()))
-        .await;
+    post_ok(&user, "storage/c", Value::Array((0..n).map(|i| json!({"id": format!("r{i:02}"), "payload": "x"})).collect())).await;
     let resp = get(&user, "storage/c").await;
     let mut got = listed(&resp);
     // The reference returns all; follow a next offset anyway, as the SPEC allows a cap.
@@ -308,8 +303,7 @@ async fn c_09_sort_orders_by_modified_or_sortindex() {
 async fn c_10_offset_tokens_are_urlsafe_and_junk_is_refused() {
     let server = TestServer::start().await;
     let user = server.user();
-    post_ok(&user, "storage/c", Value::Array((0..5).map(|i| json!({"id": format!("r{i}"), "payload": "x"})).collect()))
-        .await;
+    post_ok(&user, "storage/c", Value::Array((0..5).map(|i| json!({"id": format!("r{i}"), "payload": "x"})).collect())).await;
     let mut token = get(&user, "storage/c?limit=1").await.header("x-weave-next-offset").map(str::to_owned);
     let mut seen = 0;
     while let Some(t) = token {
@@ -334,8 +328,7 @@ async fn c_10_offset_tokens_are_urlsafe_and_junk_is_refused() {
 async fn c_11_next_offset_only_with_limit_and_more_matches() {
     let server = TestServer::start().await;
     let user = server.user();
-    post_ok(&user, "storage/c", Value::Array((0..7).map(|i| json!({"id": format!("r{i}"), "payload": "x"})).collect()))
-        .await;
+    post_ok(&user, "storage/c", Value::Array((0..7).map(|i| json!({"id": format!("r{i}"), "payload": "x"})).collect())).await;
     let all = list(&user, "storage/c?sort=oldest").await;
     assert!(get(&user, "storage/c").await.header("x-weave-next-offset").is_none());
 
@@ -394,9 +387,7 @@ async fn c_12_paging_returns_every_match_once_and_in_order() {
     let mut stamps = Vec::new();
     for post in 0..3 {
         // Four records share each POST's ts; sortindexes tie across posts.
-        let recs: Vec<Value> = (0..4)
-            .map(|i| json!({"id": format!("r{post}{i}"), "payload": "x", "sortindex": (i % 2) * 10}))
-            .collect();
+        let recs: Vec<Value> = (0..4).map(|i| json!({"id": format!("r{post}{i}"), "payload": "x", "sortindex": (i % 2) * 10})).collect();
         stamps.push(post_ok(&user, "storage/c", Value::Array(recs)).await);
         server.advance_ms(10).await;
     }
@@ -408,10 +399,7 @@ async fn c_12_paging_returns_every_match_once_and_in_order() {
     ];
     for sort in ["newest", "oldest", "index"] {
         // Full listings page like id listings; one filter-free run of them suffices.
-        let bases = filters
-            .iter()
-            .map(|filter| format!("storage/c?sort={sort}{filter}"))
-            .chain([format!("storage/c?sort={sort}&full=1")]);
+        let bases = filters.iter().map(|filter| format!("storage/c?sort={sort}{filter}")).chain([format!("storage/c?sort={sort}&full=1")]);
         for base in bases {
             let everything = list(&user, &base).await;
             let mut unique = everything.clone();
@@ -460,24 +448,13 @@ async fn c_13_tokens_with_another_query_or_forged_never_fail_the_server() {
     let server = TestServer::start().await;
     let user = server.user();
     let (t1, _, _) = three_records(&server, &user).await;
-    post_ok(&user, "storage/c", Value::Array((0..4).map(|i| json!({"id": format!("r{i}"), "payload": "x"})).collect()))
-        .await;
+    post_ok(&user, "storage/c", Value::Array((0..4).map(|i| json!({"id": format!("r{i}"), "payload": "x"})).collect())).await;
     let token = get(&user, "storage/c?sort=newest&limit=2").await.header_str("x-weave-next-offset");
-    let forged: Vec<String> = [
-        "o1:999",
-        "o1:-1",
-        "o1:18446744073709551615",
-        "o1:9223372036854775807",
-        "o1:",
-        "o2:1",
-        "1",
-        "1:2",
-        "o1:1.5",
-    ]
-    .iter()
-    .map(|raw| URL_SAFE.encode(raw))
-    .chain([String::from("AAAA"), "o1:1".to_owned()])
-    .collect();
+    let forged: Vec<String> = ["o1:999", "o1:-1", "o1:18446744073709551615", "o1:9223372036854775807", "o1:", "o2:1", "1", "1:2", "o1:1.5"]
+        .iter()
+        .map(|raw| URL_SAFE.encode(raw))
+        .chain([String::from("AAAA"), "o1:1".to_owned()])
+        .collect();
     let queries = [
         "sort=oldest&limit=2",
         "sort=index&limit=2",
@@ -557,8 +534,7 @@ async fn c_15_no_listing_returns_an_expired_record() {
 async fn c_16_x_weave_records_counts_the_items_of_this_response() {
     let server = TestServer::start().await;
     let user = server.user();
-    post_ok(&user, "storage/c", Value::Array((0..5).map(|i| json!({"id": format!("r{i}"), "payload": "x"})).collect()))
-        .await;
+    post_ok(&user, "storage/c", Value::Array((0..5).map(|i| json!({"id": format!("r{i}"), "payload": "x"})).collect())).await;
     for (path, n) in [
         ("storage/c", 5),
         ("storage/c?full=1", 5),

@@ -48,9 +48,7 @@ fn sorted(mut v: Vec<String>) -> Vec<String> {
 
 // ---- B-01 ----------------------------------------------------------------------------------
 
-const BAD_IDS: [&str; 12] = [
-    "A\nB", "A\n", "\nN", "A\tB", "", "\u{0}", "\u{1f}", "\u{7f}", "é", "id€", "\u{a0}", "😀",
-];
+const BAD_IDS: [&str; 12] = ["A\nB", "A\n", "\nN", "A\tB", "", "\u{0}", "\u{1f}", "\u{7f}", "é", "id€", "\u{a0}", "😀"];
 
 // B-01
 #[tokio::test]
@@ -354,8 +352,7 @@ async fn b_07_ttl_outside_0_to_999999999_fails_the_record() {
     let server = TestServer::start().await;
     let user = server.user();
     let bad = bad_ttls();
-    let mut records: Vec<Value> =
-        bad.iter().enumerate().map(|(i, t)| json!({"id": format!("bad{i}"), "payload": "x", "ttl": t})).collect();
+    let mut records: Vec<Value> = bad.iter().enumerate().map(|(i, t)| json!({"id": format!("bad{i}"), "payload": "x", "ttl": t})).collect();
     records.push(json!({"id": "zero", "payload": "x", "ttl": 0}));
     records.push(json!({"id": "max", "payload": "x", "ttl": 999_999_999}));
     let (success, failed) = post_split(&user, "c", Value::Array(records)).await;
@@ -731,8 +728,7 @@ async fn b_16_malformed_post_bodies() {
     assert_eq!(snapshot(&user, &["c", "fresh"]).await, before);
 
     // An invalid record object fails only itself.
-    let (success, failed) =
-        post_split(&user, "c", json!([{"id": "01", "payload": "good"}, {"id": "02", "invalid": "ya"}])).await;
+    let (success, failed) = post_split(&user, "c", json!([{"id": "01", "payload": "good"}, {"id": "02", "invalid": "ya"}])).await;
     assert_eq!(success, vec!["01"]);
     assert!(failed.contains_key("02"), "{failed:?}");
     assert_eq!(ids(&user, "c").await, vec!["01", "a"]);
@@ -757,8 +753,5 @@ async fn b_16_nul_and_odd_characters_in_payloads() {
     assert_eq!(success, vec!["odd"]);
     assert!(failed.contains_key("nul"), "{failed:?}");
     get(&user, "storage/c/nul").await.weave_error(404, 0);
-    assert_eq!(
-        record(&user, "c", "odd").await["payload"],
-        json!("\u{1}\u{1f}\u{7f}\u{2028}\u{fffd}\u{ffff}😀\"\\/\r\n\t")
-    );
+    assert_eq!(record(&user, "c", "odd").await["payload"], json!("\u{1}\u{1f}\u{7f}\u{2028}\u{fffd}\u{ffff}😀\"\\/\r\n\t"));
 }

@@ -159,7 +159,9 @@ async fn i_01_round_timestamps_keep_two_decimals_in_every_answer() {
         problems.extend(ts_format_problems(&resp, keys).into_iter().map(|p| format!("{what}: {p}")));
     }
     // Reads of the record written at a round second.
-    for (path, keys) in [("storage/i01k/k", vec!["modified"]), ("storage/i01k?full=1", vec!["modified"]), ("info/collections", vec!["i01k"])] {
+    for (path, keys) in
+        [("storage/i01k/k", vec!["modified"]), ("storage/i01k?full=1", vec!["modified"]), ("info/collections", vec!["i01k"])]
+    {
         let resp = get(&user, path).await;
         resp.status_is(200);
         problems.extend(ts_format_problems(&resp, &keys).into_iter().map(|p| format!("GET {path}: {p}")));
@@ -181,9 +183,7 @@ async fn i_02_writes_over_several_connections_and_servers_follow_completion_orde
         a.client.user(common::SECRET, uid),
         b.client.user(common::SECRET, uid),
         // Another client of `a`: its own connection pool.
-        syncstorage_harness::client::SyncClient::new(url::Url::parse(&a.url()).expect("url"))
-            .expect("client")
-            .user(common::SECRET, uid),
+        syncstorage_harness::client::SyncClient::new(url::Url::parse(&a.url()).expect("url")).expect("client").user(common::SECRET, uid),
     ];
     let mut last = 0.0;
     for i in 0..12 {
@@ -216,7 +216,8 @@ async fn i_03_all_records_a_write_changes_share_its_t() {
 
     let id = new_batch(&user, "i03b", json!([{ "id": "s1", "payload": "1" }, { "id": "s2", "payload": "2" }])).await;
     send(&user, batch_post("i03b", &id, false).json(&json!([{ "id": "s3", "payload": "3" }]))).await.status_is(202);
-    let resp = send(&user, batch_post("i03b", &id, true).json(&json!([{ "id": "b1", "payload": "b" }, { "id": "s1", "payload": "x" }]))).await;
+    let resp =
+        send(&user, batch_post("i03b", &id, true).json(&json!([{ "id": "b1", "payload": "b" }, { "id": "s1", "payload": "x" }]))).await;
     let t = resp.status_is(200).ts_header("x-last-modified");
     assert_eq!(resp.header_str("x-weave-timestamp"), resp.header_str("x-last-modified"), "D-02");
     let stored = records(&user, "i03b").await;
@@ -286,7 +287,10 @@ async fn i_05_collection_ts_bound_records_and_storage_ts_bounds_collections() {
     let user = server.user();
     let t = put_json(&user, "storage/i05a/r1", json!({ "payload": "1" })).await.status_is(200).ts_header("x-last-modified");
     assert_ts_bounds(&user, t, "PUT").await;
-    let t = post_json(&user, "storage/i05b", json!([{ "id": "r2", "payload": "2" }, { "id": "r3", "payload": "3" }])).await.status_is(200).ts_header("x-last-modified");
+    let t = post_json(&user, "storage/i05b", json!([{ "id": "r2", "payload": "2" }, { "id": "r3", "payload": "3" }]))
+        .await
+        .status_is(200)
+        .ts_header("x-last-modified");
     assert_ts_bounds(&user, t, "POST").await;
     let t = put_json(&user, "storage/i05a/r1", json!({ "ttl": 3600 })).await.status_is(200).ts_header("x-last-modified");
     assert_ts_bounds(&user, t, "ttl-only PUT").await;
@@ -396,7 +400,14 @@ async fn i_09_reads_carry_a_weave_timestamp_at_or_above_everything_they_return()
     put_json(&user, "storage/i09/a", json!({ "payload": "a2" })).await.status_is(200);
     // The test clock moving ahead must not let a read fall behind what it returns.
     server.advance_ms(5_000).await;
-    for path in ["storage/i09/a", "storage/i09?full=1", "storage/i09?full=1&sort=oldest&limit=1", "info/collections", "info/collection_counts", "info/quota"] {
+    for path in [
+        "storage/i09/a",
+        "storage/i09?full=1",
+        "storage/i09?full=1&sort=oldest&limit=1",
+        "info/collections",
+        "info/collection_counts",
+        "info/quota",
+    ] {
         let resp = get(&user, path).await;
         resp.status_is(200);
         let now = resp.ts_header("x-weave-timestamp");
@@ -432,7 +443,9 @@ async fn i_10_finer_client_timestamps_are_truncated() {
     assert_eq!(listing(format!("newer={below}1")).await, json!(["a"]));
     let resp = send(&user, SyncRequest::get("storage/i10/a").header("X-If-Modified-Since", finer.as_str())).await;
     resp.status_is(304);
-    let resp = send(&user, SyncRequest::put("storage/i10/a").header("X-If-Unmodified-Since", finer.as_str()).json(&json!({ "payload": "b" }))).await;
+    let resp =
+        send(&user, SyncRequest::put("storage/i10/a").header("X-If-Unmodified-Since", finer.as_str()).json(&json!({ "payload": "b" })))
+            .await;
     resp.status_is(200);
     assert_invariants(&server, &[user.uid()]).await;
 }

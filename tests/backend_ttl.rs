@@ -40,11 +40,7 @@ async fn k28_weak_violations(server: &TestServer, uid: u64) -> Vec<String> {
 /// Moves the server's test clock to `ms` since the epoch; it only moves forward and keeps
 /// flowing, so a boundary landed on exactly stays reached.
 async fn set_clock_ms(server: &TestServer, ms: i64) {
-    let resp = server
-        .client
-        .send(SyncRequest::post("/__test__/clock").json(&json!({ "set_ms": ms })))
-        .await
-        .expect("clock request");
+    let resp = server.client.send(SyncRequest::post("/__test__/clock").json(&json!({ "set_ms": ms }))).await.expect("clock request");
     assert_eq!(resp.status_code(), 200, "{}", resp.transcript());
 }
 
@@ -136,7 +132,8 @@ async fn g_03_preconditions_see_an_expired_record_as_absent() {
     let live = send(&user, SyncRequest::put("storage/g03/r").header("X-If-Unmodified-Since", "0").json(&json!({ "payload": "y" }))).await;
     live.status_is(412);
     server.advance_ms(1_100).await;
-    let resp = send(&user, SyncRequest::put("storage/g03/r").header("X-If-Unmodified-Since", "0").json(&json!({ "payload": "again" }))).await;
+    let resp =
+        send(&user, SyncRequest::put("storage/g03/r").header("X-If-Unmodified-Since", "0").json(&json!({ "payload": "again" }))).await;
     resp.status_is(200);
     assert_eq!(get(&user, "storage/g03/r").await.status_is(200).json_body()["payload"], "again");
 
@@ -144,7 +141,9 @@ async fn g_03_preconditions_see_an_expired_record_as_absent() {
     put_json(&user, "storage/g03/s", json!({ "payload": "x", "ttl": 1 })).await.status_is(200);
     server.advance_ms(1_100).await;
     let before = ts_text((w - 10) / 10);
-    let resp = send(&user, SyncRequest::put("storage/g03/s").header("X-If-Unmodified-Since", before.as_str()).json(&json!({ "payload": "s" }))).await;
+    let resp =
+        send(&user, SyncRequest::put("storage/g03/s").header("X-If-Unmodified-Since", before.as_str()).json(&json!({ "payload": "s" })))
+            .await;
     resp.status_is(200);
     let resp = send(&user, SyncRequest::delete("storage/g03/s").header("X-If-Unmodified-Since", "0")).await;
     resp.status_is(412);
@@ -203,9 +202,7 @@ async fn g_05_a_write_to_an_expired_record_creates_a_fresh_one() {
     let tq = ms_of(commit.status_is(200).ts_header("x-last-modified"));
 
     let stored = records(&user, "g05").await;
-    for (id, t, payload, sortindex) in
-        [("x", tx, "XYZ", None), ("y", ty, "XYZ", None), ("p", tp, "", None), ("q", tq, "", Some(2))]
-    {
+    for (id, t, payload, sortindex) in [("x", tx, "XYZ", None), ("y", ty, "XYZ", None), ("p", tp, "", None), ("q", tq, "", Some(2))] {
         let rec = &stored[id];
         assert_eq!(ms_of(rec["modified"].as_f64().expect("modified")), t, "G-05: {id} modified is T: {rec}");
         assert_eq!(rec["payload"], payload, "G-05: {id}: {rec}");
@@ -249,7 +246,8 @@ async fn g_06_a_new_ttl_counts_from_its_write() {
 async fn g_07_a_collection_whose_records_all_expired_stays_listed() {
     let server = TestServer::start().await;
     let user = server.user();
-    let resp = post_json(&user, "storage/g07", json!([{ "id": "a", "payload": "a", "ttl": 1 }, { "id": "b", "payload": "b", "ttl": 1 }])).await;
+    let resp =
+        post_json(&user, "storage/g07", json!([{ "id": "a", "payload": "a", "ttl": 1 }, { "id": "b", "payload": "b", "ttl": 1 }])).await;
     let t = resp.status_is(200).ts_header("x-last-modified");
     server.advance_ms(1_100).await;
     assert_eq!(storage_state(&user).await, (t, json!({ "g07": t })), "G-07: still listed with its ts");
@@ -341,10 +339,5 @@ async fn g_09_a_purge_changes_no_answer_and_no_timestamp() {
     let mut found = violations(&server, &[user.uid()]).await;
     found.retain(|v| v.clause != "K-28");
     let weak = k28_weak_violations(&server, user.uid()).await;
-    assert!(
-        found.is_empty() && weak.is_empty(),
-        "database invariants violated after the purge:\n{}\n{}",
-        render(&found),
-        weak.join("\n")
-    );
+    assert!(found.is_empty() && weak.is_empty(), "database invariants violated after the purge:\n{}\n{}", render(&found), weak.join("\n"));
 }

@@ -60,8 +60,7 @@ fn is_separator_row(line: &str) -> bool {
 }
 
 fn read_index() -> Index {
-    let text =
-        std::fs::read_to_string(INDEX).unwrap_or_else(|e| panic!("read the clause index at {INDEX} ({e})"));
+    let text = std::fs::read_to_string(INDEX).unwrap_or_else(|e| panic!("read the clause index at {INDEX} ({e})"));
     parse_index(&text)
 }
 
@@ -264,10 +263,7 @@ fn spec_clauses(text: &str) -> Clauses {
 fn the_index_lists_the_spec_clauses_and_their_upstream_tests() {
     let path = spec_path();
     if !path.exists() {
-        println!(
-            "skipped: no SPEC at {} (set SYNCSTORAGE_HARNESS_SPEC to compare docs/clauses.md with it)",
-            path.display()
-        );
+        println!("skipped: no SPEC at {} (set SYNCSTORAGE_HARNESS_SPEC to compare docs/clauses.md with it)", path.display());
         return;
     }
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read the SPEC at {} ({e})", path.display()));

@@ -30,9 +30,8 @@ async fn the_whole_catalog_passes_on_the_reference_backend() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_syncstorage_rs_profile_still_expects_the_rule_where_no_compat_line_exists() {
-    let report = session::execute(&args(&["--profile", "syncstorage-rs", "--filter", "A-,B-"]), &|_| {})
-        .await
-        .expect("the embedded run starts");
+    let report =
+        session::execute(&args(&["--profile", "syncstorage-rs", "--filter", "A-,B-"]), &|_| {}).await.expect("the embedded run starts");
     assert_eq!(report.counts.failed, 0, "{}", render_table(&report));
     assert_eq!(report.counts.compat, 0, "{}", render_table(&report));
     assert!(report.cases.iter().all(|c| c.clause.starts_with('A') || c.clause.starts_with('B')));

@@ -21,12 +21,7 @@ fn args() -> ConformanceArgs {
 /// those after which an invariant was violated.
 async fn failing_clauses(faults: Faults) -> (BTreeSet<String>, BTreeSet<String>, String) {
     let report = session::execute(&args(), &move |c| c.faults = faults.clone()).await.expect("the embedded run starts");
-    let failed = report
-        .cases
-        .iter()
-        .filter(|c| matches!(c.outcome, Outcome::Fail { .. }))
-        .map(|c| c.clause.to_owned())
-        .collect();
+    let failed = report.cases.iter().filter(|c| matches!(c.outcome, Outcome::Fail { .. })).map(|c| c.clause.to_owned()).collect();
     let violated = report.cases.iter().flat_map(|c| c.violations.iter().map(|v| v.clause.to_owned())).collect();
     (failed, violated, render_table(&report))
 }
@@ -44,12 +39,7 @@ async fn assert_caught(faults: Faults, expected_failures: &[&str], expected_viol
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn newer_off_by_one_tick_is_caught_by_the_newer_clauses() {
     // Every case that filters with `newer` at a record's own ts sees that record come back.
-    assert_caught(
-        Faults { newer_inclusive: true, ..Faults::default() },
-        &["C-03", "C-05", "C-12", "I-01", "I-10"],
-        &[],
-    )
-    .await;
+    assert_caught(Faults { newer_inclusive: true, ..Faults::default() }, &["C-03", "C-05", "C-12", "I-01", "I-10"], &[]).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -61,12 +51,7 @@ async fn count_not_updated_on_delete_is_caught_by_k_28() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ignored_unmodified_since_on_post_is_caught_by_the_precondition_clauses() {
-    assert_caught(
-        Faults { ignore_unmodified_since_on_post: true, ..Faults::default() },
-        &["D-06", "D-07", "J-11"],
-        &[],
-    )
-    .await;
+    assert_caught(Faults { ignore_unmodified_since_on_post: true, ..Faults::default() }, &["D-06", "D-07", "J-11"], &[]).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -24,12 +24,7 @@ const PEER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop/hawk_peer
 
 fn run(cmd: &mut std::process::Command) {
     let out = cmd.output().unwrap_or_else(|e| panic!("failed to run {cmd:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed: {}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{cmd:?} failed: {}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
 }
 
 /// A Python with tokenlib and hawkauthlib.

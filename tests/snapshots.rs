@@ -118,8 +118,10 @@ fn sample_report() -> RunReport {
         "a stale X-If-Unmodified-Since gives 412",
         Outcome::Fail { failure: Failure::mismatch("PUT /1.5/9000000001/storage/c/a: unexpected status", 412, "200 1795000000.12") },
     );
-    failed.transcripts = vec!["> PUT /1.5/9000000001/storage/c/a\n> x-if-unmodified-since: 1795000000.11\n< 200 OK\n< 1795000000.12".into()];
-    let mut corpus = case("E-11", "a payload corpus reads back exactly", Outcome::Fail { failure: Failure::new("1 of 3 variants failed: PUT astral") });
+    failed.transcripts =
+        vec!["> PUT /1.5/9000000001/storage/c/a\n> x-if-unmodified-since: 1795000000.11\n< 200 OK\n< 1795000000.12".into()];
+    let mut corpus =
+        case("E-11", "a payload corpus reads back exactly", Outcome::Fail { failure: Failure::new("1 of 3 variants failed: PUT astral") });
     corpus.variants = vec![VariantFailure {
         name: "PUT astral".into(),
         failure: Failure::mismatch("payload read back", "\"𝄞\"", "\"\u{fffd}\""),

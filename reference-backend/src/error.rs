@@ -64,11 +64,7 @@ impl ApiError {
 
 impl From<tokio_postgres::Error> for ApiError {
     fn from(e: tokio_postgres::Error) -> Self {
-        if e.is_closed() {
-            ApiError::Unavailable(e.to_string())
-        } else {
-            ApiError::Internal(format!("{e:?}"))
-        }
+        if e.is_closed() { ApiError::Unavailable(e.to_string()) } else { ApiError::Internal(format!("{e:?}")) }
     }
 }
 

@@ -20,9 +20,7 @@ pub enum ClientError {
         source: reqwest::Error,
     },
     /// The server accepted the connection but did not answer in time.
-    #[error(
-        "get an answer to {method} {url} within {timeout:?}; the server may be stuck or overloaded"
-    )]
+    #[error("get an answer to {method} {url} within {timeout:?}; the server may be stuck or overloaded")]
     Timeout {
         /// The request method.
         method: String,

@@ -28,10 +28,7 @@ pub struct ClientConfig {
 
 impl Default for ClientConfig {
     fn default() -> Self {
-        Self {
-            timeout: DEFAULT_TIMEOUT,
-            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
-        }
+        Self { timeout: DEFAULT_TIMEOUT, connect_timeout: DEFAULT_CONNECT_TIMEOUT }
     }
 }
 
@@ -55,11 +52,7 @@ impl SyncClient {
 
     /// A client for `target` with explicit timeouts.
     pub fn with_config(target: Url, config: ClientConfig) -> Result<Self, ClientError> {
-        let invalid = |reason: &str| ClientError::InvalidUrl {
-            target: target.to_string(),
-            path: String::new(),
-            reason: reason.to_owned(),
-        };
+        let invalid = |reason: &str| ClientError::InvalidUrl { target: target.to_string(), path: String::new(), reason: reason.to_owned() };
         if !matches!(target.scheme(), "http" | "https") {
             return Err(invalid("the scheme must be http or https"));
         }
@@ -74,11 +67,7 @@ impl SyncClient {
             .user_agent(concat!("syncstorage-harness/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(ClientError::Build)?;
-        Ok(Self {
-            http,
-            target,
-            config,
-        })
+        Ok(Self { http, target, config })
     }
 
     /// The target server.
@@ -106,11 +95,7 @@ impl SyncClient {
                 path: path.to_owned(),
                 reason: "a path without a leading `/` is relative to a user's root",
             })?;
-            if path_part.is_empty() {
-                format!("{prefix}/1.5/{uid}")
-            } else {
-                format!("{prefix}/1.5/{uid}/{path_part}")
-            }
+            if path_part.is_empty() { format!("{prefix}/1.5/{uid}") } else { format!("{prefix}/1.5/{uid}/{path_part}") }
         };
         let mut url = self.target.clone();
         url.set_path(&full_path);
@@ -130,11 +115,7 @@ impl SyncClient {
     /// `Connection: close`), the request is signed and sent once more on a new connection and
     /// the answer notes it. Such a request never reached the server's handler, so sending it
     /// again applies nothing twice.
-    pub(crate) async fn send_as(
-        &self,
-        user: Option<Signer<'_>>,
-        request: SyncRequest,
-    ) -> Result<SyncResponse, ClientError> {
+    pub(crate) async fn send_as(&self, user: Option<Signer<'_>>, request: SyncRequest) -> Result<SyncResponse, ClientError> {
         match self.send_once(user, &request).await {
             Err(ClientError::Transport { source, .. }) if closed_before_answer(&source) => {
                 let mut response = self.send_once(user, &request).await?;
@@ -145,11 +126,7 @@ impl SyncClient {
         }
     }
 
-    async fn send_once(
-        &self,
-        user: Option<Signer<'_>>,
-        request: &SyncRequest,
-    ) -> Result<SyncResponse, ClientError> {
+    async fn send_once(&self, user: Option<Signer<'_>>, request: &SyncRequest) -> Result<SyncResponse, ClientError> {
         let url = self.url_for(&request.path, user.map(|u| u.uid))?;
         let credentials = signing_credentials(user, request)?;
 
@@ -197,17 +174,10 @@ impl SyncClient {
         };
 
         let started = Instant::now();
-        let response = builder
-            .send()
-            .await
-            .map_err(|err| self.transport_error(&record, err))?;
+        let response = builder.send().await.map_err(|err| self.transport_error(&record, err))?;
         let status = response.status();
         let response_headers = response.headers().clone();
-        let body = response
-            .bytes()
-            .await
-            .map_err(|err| self.transport_error(&record, err))?
-            .to_vec();
+        let body = response.bytes().await.map_err(|err| self.transport_error(&record, err))?.to_vec();
         let elapsed = started.elapsed();
         tracing::debug!(
             method = %record.method,
@@ -216,14 +186,7 @@ impl SyncClient {
             elapsed_ms = elapsed.as_millis(),
             "sync request"
         );
-        Ok(SyncResponse {
-            request: record,
-            status,
-            headers: response_headers,
-            body,
-            elapsed,
-            resent_after: None,
-        })
+        Ok(SyncResponse { request: record, status, headers: response_headers, body, elapsed, resent_after: None })
     }
 
     /// Sends a large body over the raw exchange, which reads an answer the server gives before
@@ -256,23 +219,14 @@ impl SyncClient {
         })
     }
 
-    fn record(
-        &self,
-        request: &SyncRequest,
-        url: &Url,
-        headers: &[(HeaderName, HeaderValue)],
-    ) -> RequestRecord {
+    fn record(&self, request: &SyncRequest, url: &Url, headers: &[(HeaderName, HeaderValue)]) -> RequestRecord {
         let mut shown = Vec::with_capacity(headers.len() + 2);
         if request.header_value("host").is_none() {
             shown.push(("host".to_owned(), host_header(url)));
         }
         for (name, value) in headers {
             let value = String::from_utf8_lossy(value.as_bytes());
-            let value = if *name == reqwest::header::AUTHORIZATION {
-                redact_mac(&value)
-            } else {
-                value.into_owned()
-            };
+            let value = if *name == reqwest::header::AUTHORIZATION { redact_mac(&value) } else { value.into_owned() };
             shown.push((name.as_str().to_owned(), value));
         }
         let body = request.body.bytes();
@@ -293,18 +247,9 @@ impl SyncClient {
         if source.is_connect() {
             ClientError::Unreachable { url, source }
         } else if source.is_timeout() {
-            ClientError::Timeout {
-                method: record.method.clone(),
-                url,
-                timeout: self.config.timeout,
-                source,
-            }
+            ClientError::Timeout { method: record.method.clone(), url, timeout: self.config.timeout, source }
         } else {
-            ClientError::Transport {
-                method: record.method.clone(),
-                url,
-                source,
-            }
+            ClientError::Transport { method: record.method.clone(), url, source }
         }
     }
 }
@@ -338,24 +283,15 @@ pub(crate) struct Signer<'a> {
     pub credentials: &'a Credentials,
 }
 
-fn signing_credentials(
-    user: Option<Signer<'_>>,
-    request: &SyncRequest,
-) -> Result<Option<Credentials>, ClientError> {
-    let needs_user = |reason| ClientError::NeedsUser {
-        path: request.path.clone(),
-        reason,
-    };
+fn signing_credentials(user: Option<Signer<'_>>, request: &SyncRequest) -> Result<Option<Credentials>, ClientError> {
+    let needs_user = |reason| ClientError::NeedsUser { path: request.path.clone(), reason };
     Ok(match (&request.signing, user) {
         (Signing::Unsigned, _) | (Signing::Own, None) => None,
         (Signing::Own, Some(user)) => Some(user.credentials.clone()),
         (Signing::With(credentials), _) => Some(credentials.clone()),
         (Signing::WrongKey, Some(user)) => {
             let own = user.credentials;
-            Some(Credentials {
-                id: own.id.clone(),
-                key: sign::wrong_key(&own.key),
-            })
+            Some(Credentials { id: own.id.clone(), key: sign::wrong_key(&own.key) })
         }
         (Signing::WrongKey, None) => {
             return Err(needs_user("a wrong key needs a token to go with"));
@@ -364,12 +300,8 @@ fn signing_credentials(
 }
 
 fn header_pair(name: &str, value: &str) -> Result<(HeaderName, HeaderValue), ClientError> {
-    let invalid = |reason: String| ClientError::InvalidHeader {
-        name: name.to_owned(),
-        reason,
-    };
-    let header_name =
-        HeaderName::from_bytes(name.as_bytes()).map_err(|e| invalid(e.to_string()))?;
+    let invalid = |reason: String| ClientError::InvalidHeader { name: name.to_owned(), reason };
+    let header_name = HeaderName::from_bytes(name.as_bytes()).map_err(|e| invalid(e.to_string()))?;
     let header_value = HeaderValue::from_str(value).map_err(|e| invalid(e.to_string()))?;
     Ok((header_name, header_value))
 }
@@ -405,39 +337,20 @@ mod tests {
         let plain = client("http://127.0.0.1:8000");
         let url = |c: &SyncClient, path, uid| c.url_for(path, uid).map(|u| u.to_string());
         assert_eq!(
-            url(&plain, "storage/bookmarks?full=1", Some(7))
-                .ok()
-                .as_deref(),
+            url(&plain, "storage/bookmarks?full=1", Some(7)).ok().as_deref(),
             Some("http://127.0.0.1:8000/1.5/7/storage/bookmarks?full=1")
         );
-        assert_eq!(
-            url(&plain, "", Some(7)).ok().as_deref(),
-            Some("http://127.0.0.1:8000/1.5/7")
-        );
-        assert_eq!(
-            url(&plain, "/__heartbeat__", None).ok().as_deref(),
-            Some("http://127.0.0.1:8000/__heartbeat__")
-        );
-        assert_eq!(
-            url(&plain, "storage/a b#c", Some(7)).ok().as_deref(),
-            Some("http://127.0.0.1:8000/1.5/7/storage/a%20b%23c")
-        );
-        assert!(matches!(
-            plain.url_for("info/collections", None),
-            Err(ClientError::NeedsUser { .. })
-        ));
+        assert_eq!(url(&plain, "", Some(7)).ok().as_deref(), Some("http://127.0.0.1:8000/1.5/7"));
+        assert_eq!(url(&plain, "/__heartbeat__", None).ok().as_deref(), Some("http://127.0.0.1:8000/__heartbeat__"));
+        assert_eq!(url(&plain, "storage/a b#c", Some(7)).ok().as_deref(), Some("http://127.0.0.1:8000/1.5/7/storage/a%20b%23c"));
+        assert!(matches!(plain.url_for("info/collections", None), Err(ClientError::NeedsUser { .. })));
 
         let prefixed = client("https://sync.example.com/prefix/");
         assert_eq!(
-            url(&prefixed, "/1.5/abc/info/collections", None)
-                .ok()
-                .as_deref(),
+            url(&prefixed, "/1.5/abc/info/collections", None).ok().as_deref(),
             Some("https://sync.example.com/prefix/1.5/abc/info/collections")
         );
-        assert_eq!(
-            url(&prefixed, "info/quota", Some(1)).ok().as_deref(),
-            Some("https://sync.example.com/prefix/1.5/1/info/quota")
-        );
+        assert_eq!(url(&prefixed, "info/quota", Some(1)).ok().as_deref(), Some("https://sync.example.com/prefix/1.5/1/info/quota"));
         assert_eq!(prefixed.node(), "https://sync.example.com/prefix");
         assert_eq!(plain.node(), "http://127.0.0.1:8000");
     }
@@ -452,9 +365,7 @@ mod tests {
 
     /// A one-shot HTTP/1.1 server on loopback that records the raw request it receives.
     async fn capture_one(response: &'static str) -> (Url, tokio::task::JoinHandle<Vec<u8>>) {
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind loopback");
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
         let addr = listener.local_addr().expect("local addr");
         let task = tokio::spawn(async move {
             let (mut socket, _) = listener.accept().await.expect("accept");
@@ -485,11 +396,8 @@ mod tests {
         if head.contains("transfer-encoding: chunked") {
             return body.ends_with("0\r\n\r\n");
         }
-        let length = head
-            .lines()
-            .find_map(|l| l.strip_prefix("content-length: "))
-            .and_then(|v| v.trim().parse::<usize>().ok())
-            .unwrap_or(0);
+        let length =
+            head.lines().find_map(|l| l.strip_prefix("content-length: ")).and_then(|v| v.trim().parse::<usize>().ok()).unwrap_or(0);
         body.len() >= length
     }
 
@@ -523,19 +431,13 @@ mod tests {
         let peer = tokio::spawn(async move {
             let (mut first, _) = listener.accept().await.expect("accept");
             read_request(&mut first).await;
-            first
-                .write_all(b"HTTP/1.1 405 Method Not Allowed\r\ncontent-length: 0\r\n\r\n")
-                .await
-                .expect("write");
+            first.write_all(b"HTTP/1.1 405 Method Not Allowed\r\ncontent-length: 0\r\n\r\n").await.expect("write");
             let mut byte = [0u8; 1];
             let _ = first.read(&mut byte).await;
             drop(first);
             let (mut second, _) = listener.accept().await.expect("accept the new connection");
             let raw = read_request(&mut second).await;
-            second
-                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}")
-                .await
-                .expect("write");
+            second.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}").await.expect("write");
             raw
         });
         let client = client(&format!("http://{addr}"));
@@ -553,18 +455,12 @@ mod tests {
 
     #[tokio::test]
     async fn a_loopback_server_can_verify_what_the_client_sends() {
-        let (target, task) = capture_one(
-            "HTTP/1.1 201 Created\r\ncontent-type: application/json\r\ncontent-length: 11\r\n\r\n{\"ok\":true}",
-        )
-        .await;
+        let (target, task) =
+            capture_one("HTTP/1.1 201 Created\r\ncontent-type: application/json\r\ncontent-length: 11\r\n\r\n{\"ok\":true}").await;
         let client = SyncClient::new(target).expect("client");
         let user = client.user(SECRET, 42);
         let response = user
-            .send(
-                SyncRequest::put("storage/tabs/a?x=%2F")
-                    .json(&serde_json::json!({"id": "a"}))
-                    .hawk_payload_hash(),
-            )
+            .send(SyncRequest::put("storage/tabs/a?x=%2F").json(&serde_json::json!({"id": "a"})).hawk_payload_hash())
             .await
             .expect("send");
         assert_eq!(response.status_code(), 201);
@@ -575,9 +471,7 @@ mod tests {
         assert_eq!(request_line, "PUT /1.5/42/storage/tabs/a?x=%2F HTTP/1.1");
         let host = header_of(&raw, "host").expect("host header");
         let authorization = header_of(&raw, "authorization").expect("authorization header");
-        let target =
-            RequestTarget::from_host_header("PUT", "/1.5/42/storage/tabs/a?x=%2F", host, 80)
-                .expect("host header parses");
+        let target = RequestTarget::from_host_header("PUT", "/1.5/42/storage/tabs/a?x=%2F", host, 80).expect("host header parses");
         let ok = verify_authorization(SECRET, authorization, target).expect("server-side verify");
         assert_eq!(ok.payload.uid, 42);
         assert_eq!(ok.payload.node, client.node());
@@ -585,10 +479,7 @@ mod tests {
         assert_eq!(header_of(&raw, "content-length"), Some("10"));
 
         let transcript = response.transcript();
-        assert!(
-            transcript.contains("> PUT /1.5/42/storage/tabs/a?x=%2F HTTP/1.1"),
-            "{transcript}"
-        );
+        assert!(transcript.contains("> PUT /1.5/42/storage/tabs/a?x=%2F HTTP/1.1"), "{transcript}");
         assert!(transcript.contains("mac=\"<redacted>\""), "{transcript}");
         assert!(!transcript.contains(&ok.header.mac), "{transcript}");
         assert!(transcript.contains("< 201 Created"), "{transcript}");
@@ -600,11 +491,7 @@ mod tests {
         let client = SyncClient::new(target).expect("client");
         let response = client
             .user(SECRET, 1)
-            .send(
-                SyncRequest::post("storage/bookmarks")
-                    .header("Content-Type", "application/json")
-                    .chunked(&b"[{\"id\":\"a\"}]"[..]),
-            )
+            .send(SyncRequest::post("storage/bookmarks").header("Content-Type", "application/json").chunked(&b"[{\"id\":\"a\"}]"[..]))
             .await
             .expect("send");
         assert_eq!(response.status_code(), 200);
@@ -619,12 +506,7 @@ mod tests {
         let client = client("http://127.0.0.1:9");
         let alice = client.user(SECRET, 1);
         let bob = client.user(SECRET, 2);
-        let target = RequestTarget {
-            method: "GET",
-            resource: "/1.5/1/info/collections",
-            host: "127.0.0.1",
-            port: 9,
-        };
+        let target = RequestTarget { method: "GET", resource: "/1.5/1/info/collections", host: "127.0.0.1", port: 9 };
         let authorization = |request: SyncRequest| {
             let credentials = signing_credentials(Some(alice.signer()), &request).expect("credentials");
             credentials.map(|c| {
@@ -644,27 +526,16 @@ mod tests {
         let own = authorization(SyncRequest::get("info/collections")).expect("signed");
         verify_authorization(SECRET, &own, target).expect("own credentials verify");
         assert!(authorization(SyncRequest::get("info/collections").unsigned()).is_none());
-        let wrong =
-            authorization(SyncRequest::get("info/collections").wrong_key()).expect("signed");
+        let wrong = authorization(SyncRequest::get("info/collections").wrong_key()).expect("signed");
         assert!(verify_authorization(SECRET, &wrong, target).is_err());
-        let as_bob = authorization(
-            SyncRequest::get("info/collections").signed_with(bob.credentials().clone()),
-        )
-        .expect("signed");
+        let as_bob = authorization(SyncRequest::get("info/collections").signed_with(bob.credentials().clone())).expect("signed");
         let verified = verify_authorization(SECRET, &as_bob, target).expect("bob's token verifies");
-        assert_eq!(
-            verified.payload.uid, 2,
-            "the token names bob while the path names alice"
-        );
+        assert_eq!(verified.payload.uid, 2, "the token names bob while the path names alice");
         let old = UNIX_EPOCH + Duration::from_secs(1_000_000_000);
-        let stale = authorization(SyncRequest::get("info/collections").hawk_timestamp(old))
-            .expect("signed");
+        let stale = authorization(SyncRequest::get("info/collections").hawk_timestamp(old)).expect("signed");
         let header = HawkHeader::parse_authorization(&stale).expect("parse");
         assert!(header.skew(SystemTime::now()) > Duration::from_secs(3600));
-        assert!(matches!(
-            signing_credentials(None, &SyncRequest::get("/x").wrong_key()),
-            Err(ClientError::NeedsUser { .. })
-        ));
+        assert!(matches!(signing_credentials(None, &SyncRequest::get("/x").wrong_key()), Err(ClientError::NeedsUser { .. })));
     }
 
     #[tokio::test]
@@ -674,10 +545,7 @@ mod tests {
         let addr = listener.local_addr().expect("addr");
         drop(listener);
         let client = client(&format!("http://{addr}"));
-        let err = client
-            .send(SyncRequest::new(Method::GET, "/__heartbeat__"))
-            .await
-            .expect_err("nothing listens");
+        let err = client.send(SyncRequest::new(Method::GET, "/__heartbeat__")).await.expect_err("nothing listens");
         assert!(matches!(err, ClientError::Unreachable { .. }), "{err:?}");
         assert!(err.to_string().contains("check --target"), "{err}");
     }

@@ -161,10 +161,7 @@ async fn read_body<R: AsyncRead + Unpin>(r: &mut R, headers: &HeaderMap, mut hav
         .get(reqwest::header::TRANSFER_ENCODING)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.to_ascii_lowercase().contains("chunked"));
-    let length = headers
-        .get(reqwest::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<usize>().ok());
+    let length = headers.get(reqwest::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<usize>().ok());
     let mut chunk = [0u8; 8192];
     loop {
         if chunked {
@@ -304,7 +301,11 @@ mod tests {
             let (mut s, _) = listener.accept().await.expect("accept");
             let mut buf = vec![0u8; 1024];
             let _ = s.read(&mut buf).await;
-            let _ = s.write_all(b"HTTP/1.1 413 Payload Too Large\r\ncontent-type: application/json\r\ncontent-length: 2\r\nconnection: close\r\n\r\n17").await;
+            let _ = s
+                .write_all(
+                    b"HTTP/1.1 413 Payload Too Large\r\ncontent-type: application/json\r\ncontent-length: 2\r\nconnection: close\r\n\r\n17",
+                )
+                .await;
             drop(s);
         });
         Url::parse(&format!("http://{addr}/x")).expect("url")

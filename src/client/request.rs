@@ -9,11 +9,7 @@ use syncstorage_tokenlib::Credentials;
 use super::error::ClientError;
 
 /// Query values are encoded down to RFC 3986 unreserved characters, so any text round-trips.
-const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~');
+const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
 
 /// The request body.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -211,18 +207,11 @@ impl SyncRequest {
 
     /// The first value of header `name` set on this request, compared case-insensitively.
     pub(crate) fn header_value(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 
     fn default_content_type(self, content_type: &str) -> Self {
-        if self.header_value("content-type").is_some() {
-            self
-        } else {
-            self.header("Content-Type", content_type)
-        }
+        if self.header_value("content-type").is_some() { self } else { self.header("Content-Type", content_type) }
     }
 }
 
@@ -232,17 +221,9 @@ mod tests {
 
     #[test]
     fn query_pairs_are_percent_encoded() {
-        let request = SyncRequest::get("storage/bookmarks?full=1")
-            .query("ids", "a,b c")
-            .query("sort", "newest");
-        assert_eq!(
-            request.path(),
-            "storage/bookmarks?full=1&ids=a%2Cb%20c&sort=newest"
-        );
-        assert_eq!(
-            SyncRequest::get("info/quota").query("x", "é").path(),
-            "info/quota?x=%C3%A9"
-        );
+        let request = SyncRequest::get("storage/bookmarks?full=1").query("ids", "a,b c").query("sort", "newest");
+        assert_eq!(request.path(), "storage/bookmarks?full=1&ids=a%2Cb%20c&sort=newest");
+        assert_eq!(SyncRequest::get("info/quota").query("x", "é").path(), "info/quota?x=%C3%A9");
     }
 
     #[test]
@@ -251,9 +232,7 @@ mod tests {
         let plain = SyncRequest::put("storage/tabs/a").json(&value);
         assert_eq!(plain.header_value("CONTENT-TYPE"), Some("application/json"));
         assert_eq!(plain.body_ref().bytes(), br#"{"id":"a"}"#);
-        let custom = SyncRequest::put("storage/tabs/a")
-            .header("content-type", "text/plain")
-            .json(&value);
+        let custom = SyncRequest::put("storage/tabs/a").header("content-type", "text/plain").json(&value);
         assert_eq!(custom.header_value("Content-Type"), Some("text/plain"));
         assert_eq!(custom.headers.len(), 1);
     }

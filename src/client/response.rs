@@ -135,12 +135,7 @@ impl SyncResponse {
         write_body(&mut out, '>', &request.body_head, request.body_len);
 
         let reason = self.status.canonical_reason().unwrap_or_default();
-        let _ = writeln!(
-            out,
-            "< {} {reason} ({} ms)",
-            self.status.as_u16(),
-            self.elapsed.as_millis()
-        );
+        let _ = writeln!(out, "< {} {reason} ({} ms)", self.status.as_u16(), self.elapsed.as_millis());
         for (name, value) in &self.headers {
             let value = String::from_utf8_lossy(value.as_bytes());
             let _ = writeln!(out, "< {name}: {value}");
@@ -171,11 +166,7 @@ fn write_body(out: &mut String, prefix: char, shown: &[u8], total: usize) {
         let _ = writeln!(out, "{prefix} {line}");
     }
     if total > shown.len() {
-        let _ = writeln!(
-            out,
-            "{prefix} [{} more bytes not shown]",
-            total - shown.len()
-        );
+        let _ = writeln!(out, "{prefix} [{} more bytes not shown]", total - shown.len());
     }
 }
 
@@ -194,10 +185,7 @@ mod tests {
                 url: Url::parse("http://127.0.0.1:8000/1.5/42/storage/tabs/a?x=1").expect("url"),
                 headers: vec![
                     ("host".into(), "127.0.0.1:8000".into()),
-                    (
-                        "authorization".into(),
-                        redact_mac(r#"Hawk id="tok", ts="1", nonce="n", mac="c2VjcmV0""#),
-                    ),
+                    ("authorization".into(), redact_mac(r#"Hawk id="tok", ts="1", nonce="n", mac="c2VjcmV0""#)),
                 ],
                 body_head: request_body[..request_body.len().min(TRANSCRIPT_BODY_LIMIT)].to_vec(),
                 body_len: request_body.len(),
@@ -232,11 +220,7 @@ mod tests {
     fn transcript_cuts_long_bodies() {
         let long = vec![b'x'; TRANSCRIPT_BODY_LIMIT + 100];
         let text = response(&long, &long).transcript();
-        assert_eq!(
-            text.matches("[100 more bytes not shown]").count(),
-            2,
-            "{text}"
-        );
+        assert_eq!(text.matches("[100 more bytes not shown]").count(), 2, "{text}");
         assert!(!text.contains(&"x".repeat(TRANSCRIPT_BODY_LIMIT + 1)));
     }
 
@@ -249,10 +233,7 @@ mod tests {
         assert_eq!(response.json().expect("json")["bookmarks"], 1.5);
         assert_eq!(response.text(), r#"{"bookmarks": 1.5}"#);
         let err = response.json_as::<Vec<u8>>().expect_err("not a list");
-        assert!(
-            err.to_string().contains("PUT http://127.0.0.1:8000/"),
-            "{err}"
-        );
+        assert!(err.to_string().contains("PUT http://127.0.0.1:8000/"), "{err}");
     }
 
     #[test]

@@ -33,29 +33,17 @@ pub(crate) struct HawkParams<'a> {
 
 /// The `Authorization` header value, `Hawk id="...", ...`.
 pub(crate) fn authorization(params: &HawkParams<'_>) -> Result<String, ClientError> {
-    let key = hawk::Key::new(
-        params.credentials.key.as_bytes(),
-        hawk::DigestAlgorithm::Sha256,
-    )
-    .map_err(ClientError::Signing)?;
-    let credentials = hawk::Credentials {
-        id: params.credentials.id.clone(),
-        key,
-    };
-    let mut builder = hawk::RequestBuilder::from_url(params.method, params.url)
-        .map_err(ClientError::Signing)?
-        .ext(params.ext)
-        .hash(params.payload_hash);
+    let key = hawk::Key::new(params.credentials.key.as_bytes(), hawk::DigestAlgorithm::Sha256).map_err(ClientError::Signing)?;
+    let credentials = hawk::Credentials { id: params.credentials.id.clone(), key };
+    let mut builder =
+        hawk::RequestBuilder::from_url(params.method, params.url).map_err(ClientError::Signing)?.ext(params.ext).hash(params.payload_hash);
     // `hawk` puts the host into the MAC as given while the Hawk reference lowercases it; a
     // lowercase host is read the same by both kinds of server. Url already lowercases its host.
     let host_override = match params.host_header {
         Some(host_header) => {
             let default_port = params.url.port_or_known_default().unwrap_or(80);
             let target = RequestTarget::from_host_header("", "", host_header, default_port)
-                .map_err(|err| ClientError::InvalidHeader {
-                    name: "Host".into(),
-                    reason: err.to_string(),
-                })?;
+                .map_err(|err| ClientError::InvalidHeader { name: "Host".into(), reason: err.to_string() })?;
             Some((target.host.to_ascii_lowercase(), target.port))
         }
         None => None,
@@ -74,14 +62,8 @@ pub(crate) fn authorization(params: &HawkParams<'_>) -> Result<String, ClientErr
 
 /// The Hawk payload hash of `body` for `content_type` (parameters dropped, lower case).
 pub(crate) fn payload_hash(content_type: &str, body: &[u8]) -> Result<Vec<u8>, ClientError> {
-    let mime = content_type
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_ascii_lowercase();
-    hawk::PayloadHasher::hash(mime, hawk::DigestAlgorithm::Sha256, body)
-        .map_err(ClientError::Signing)
+    let mime = content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    hawk::PayloadHasher::hash(mime, hawk::DigestAlgorithm::Sha256, body).map_err(ClientError::Signing)
 }
 
 /// A key that no token derives, for [`Signing::WrongKey`](super::Signing::WrongKey): the
@@ -106,10 +88,7 @@ mod tests {
     use std::str::FromStr;
     use std::time::{Duration, UNIX_EPOCH};
 
-    use syncstorage_tokenlib::{
-        HawkError, HawkHeader, TokenPayload, mint, payload_hash as tokenlib_payload_hash,
-        verify_authorization,
-    };
+    use syncstorage_tokenlib::{HawkError, HawkHeader, TokenPayload, mint, payload_hash as tokenlib_payload_hash, verify_authorization};
 
     use super::*;
 
@@ -146,23 +125,14 @@ mod tests {
     fn verdicts(value: &str, seen: &Seen, key: &Credentials) -> (bool, Result<(), HawkError>) {
         let attributes = value.strip_prefix("Hawk ").expect("hawk scheme");
         let header = hawk::Header::from_str(attributes).expect("hawk crate parses header");
-        let target = RequestTarget::from_host_header(
-            &seen.method,
-            &seen.resource,
-            &seen.host_header,
-            seen.default_port,
-        )
-        .expect("host header");
-        let hawk_key =
-            hawk::Key::new(key.key.as_bytes(), hawk::DigestAlgorithm::Sha256).expect("key");
-        let hawk_ok =
-            hawk::RequestBuilder::new(&seen.method, target.host, target.port, &seen.resource)
-                .request()
-                .validate_header(
-                    &header,
-                    &hawk_key,
-                    Duration::from_secs(60 * 60 * 24 * 365 * 100),
-                );
+        let target =
+            RequestTarget::from_host_header(&seen.method, &seen.resource, &seen.host_header, seen.default_port).expect("host header");
+        let hawk_key = hawk::Key::new(key.key.as_bytes(), hawk::DigestAlgorithm::Sha256).expect("key");
+        let hawk_ok = hawk::RequestBuilder::new(&seen.method, target.host, target.port, &seen.resource).request().validate_header(
+            &header,
+            &hawk_key,
+            Duration::from_secs(60 * 60 * 24 * 365 * 100),
+        );
         let ours = verify_authorization(SECRET, value, target).map(|ok| {
             assert_eq!(ok.payload.uid, 42);
         });
@@ -189,32 +159,12 @@ mod tests {
     fn both_verifiers_accept_signed_requests() {
         let cases = [
             ("GET", "http://127.0.0.1:8000/1.5/42/info/collections", None),
-            (
-                "GET",
-                "http://localhost/1.5/42/storage/bookmarks?full=1&ids=a%2Cb",
-                None,
-            ),
-            (
-                "PUT",
-                "https://sync.example.com/prefix/1.5/42/storage/tabs/x",
-                None,
-            ),
-            (
-                "PATCH",
-                "http://[::1]:8000/1.5/42/storage/meta/global",
-                None,
-            ),
+            ("GET", "http://localhost/1.5/42/storage/bookmarks?full=1&ids=a%2Cb", None),
+            ("PUT", "https://sync.example.com/prefix/1.5/42/storage/tabs/x", None),
+            ("PATCH", "http://[::1]:8000/1.5/42/storage/meta/global", None),
             ("OPTIONS", "http://127.0.0.1:8000/__heartbeat__", None),
-            (
-                "DELETE",
-                "http://127.0.0.1:8000/1.5/42",
-                Some("sync.example.com:9000"),
-            ),
-            (
-                "GET",
-                "http://127.0.0.1:8000/1.5/42/info/quota",
-                Some("proxy.example"),
-            ),
+            ("DELETE", "http://127.0.0.1:8000/1.5/42", Some("sync.example.com:9000")),
+            ("GET", "http://127.0.0.1:8000/1.5/42/info/quota", Some("proxy.example")),
         ];
         for (method, url, host) in cases {
             let (value, seen) = sign(method, url, host);
@@ -234,11 +184,7 @@ mod tests {
             |s| s.host_header = "localhost:8000".into(),
         ];
         for change in changes {
-            let original = (
-                seen.method.clone(),
-                seen.resource.clone(),
-                seen.host_header.clone(),
-            );
+            let original = (seen.method.clone(), seen.resource.clone(), seen.host_header.clone());
             change(&mut seen);
             let (hawk_ok, ours) = verdicts(&value, &seen, &creds());
             assert!(!hawk_ok);
@@ -252,21 +198,11 @@ mod tests {
         // The Hawk reference lowercases the host; the `hawk` crate (and so syncstorage-rs)
         // compares it as received. Signing in lower case matches the reference, and a server
         // built on `hawk` then refuses the request unless it lowercases the Host header itself.
-        let (value, seen) = sign(
-            "GET",
-            "http://127.0.0.1:8000/1.5/42",
-            Some("Sync.Example.com"),
-        );
+        let (value, seen) = sign("GET", "http://127.0.0.1:8000/1.5/42", Some("Sync.Example.com"));
         let (hawk_ok, ours) = verdicts(&value, &seen, &creds());
-        assert!(
-            !hawk_ok,
-            "the hawk crate compares the host case-sensitively"
-        );
+        assert!(!hawk_ok, "the hawk crate compares the host case-sensitively");
         ours.expect("tokenlib lowercases the host as the reference does");
-        let lowered = Seen {
-            host_header: seen.host_header.to_ascii_lowercase(),
-            ..seen
-        };
+        let lowered = Seen { host_header: seen.host_header.to_ascii_lowercase(), ..seen };
         assert!(verdicts(&value, &lowered, &creds()).0);
     }
 
@@ -296,10 +232,7 @@ mod tests {
         let url = Url::parse("http://127.0.0.1:8000/1.5/42/storage/tabs/a").expect("url");
         let body = br#"{"id":"a","payload":"x"}"#;
         let hash = payload_hash("application/json; charset=utf-8", body).expect("hash");
-        assert_eq!(
-            base64::engine::general_purpose::STANDARD.encode(&hash),
-            tokenlib_payload_hash("application/json", body)
-        );
+        assert_eq!(base64::engine::general_purpose::STANDARD.encode(&hash), tokenlib_payload_hash("application/json", body));
         let ts = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
         let value = authorization(&HawkParams {
             method: "PUT",
@@ -314,10 +247,7 @@ mod tests {
         let parsed = HawkHeader::parse_authorization(&value).expect("parse");
         assert_eq!(parsed.ts, 1_700_000_000);
         assert_eq!(parsed.ext.as_deref(), Some("app-data"));
-        assert_eq!(
-            parsed.hash.as_deref(),
-            Some(tokenlib_payload_hash("application/json", body).as_str())
-        );
+        assert_eq!(parsed.hash.as_deref(), Some(tokenlib_payload_hash("application/json", body).as_str()));
         let (hawk_ok, ours) = verdicts(&value, &seen("PUT", &url, None), &creds());
         assert!(hawk_ok);
         ours.expect("tokenlib accepts");

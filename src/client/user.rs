@@ -61,13 +61,7 @@ impl SyncUser {
     /// The token salt comes from the thread's OS-seeded generator: it decides no behaviour of
     /// the server, only key bytes. Use [`SyncUser::with_lifetime`] to draw it from a seeded one.
     pub fn new(client: &SyncClient, secret: impl Into<String>, uid: u64) -> Self {
-        Self::with_lifetime(
-            client,
-            secret,
-            uid,
-            TokenLifetime::default(),
-            &mut rand::rng(),
-        )
+        Self::with_lifetime(client, secret, uid, TokenLifetime::default(), &mut rand::rng())
     }
 
     /// User `uid` with a token of the given lifetime and a salt drawn from `rng`.
@@ -91,13 +85,7 @@ impl SyncUser {
     pub fn with_token(client: &SyncClient, secret: impl Into<String>, token: TokenPayload) -> Self {
         let secret = secret.into();
         let credentials = mint(&secret, &token);
-        Self {
-            client: client.clone(),
-            secret,
-            uid: token.uid,
-            token,
-            credentials,
-        }
+        Self { client: client.clone(), secret, uid: token.uid, token, credentials }
     }
 
     /// The same user with a freshly minted token of the given lifetime.
@@ -189,15 +177,10 @@ mod tests {
         assert_eq!(payload.uid, 42);
         assert_eq!(payload.node, "http://127.0.0.1:8000");
         assert!(!payload.is_expired_at(SystemTime::now()));
-        assert!(
-            payload.is_expired_at(SystemTime::now() + DEFAULT_TOKEN_TTL + Duration::from_secs(1))
-        );
+        assert!(payload.is_expired_at(SystemTime::now() + DEFAULT_TOKEN_TTL + Duration::from_secs(1)));
         assert_eq!(user.root_path(), "/1.5/42/");
         assert_eq!(
-            user.url_for("info/collections")
-                .map(|u| u.to_string())
-                .ok()
-                .as_deref(),
+            user.url_for("info/collections").map(|u| u.to_string()).ok().as_deref(),
             Some("http://127.0.0.1:8000/1.5/42/info/collections")
         );
     }

@@ -44,8 +44,7 @@ impl Need {
             },
             Need::NoQuota if target.quota.is_some() => Some("the target enforces a quota".into()),
             Need::SmallBatchTotals
-                if limits.max_total_bytes > MAX_FILLABLE_TOTAL_BYTES
-                    || limits.max_total_records > MAX_FILLABLE_TOTAL_RECORDS =>
+                if limits.max_total_bytes > MAX_FILLABLE_TOTAL_BYTES || limits.max_total_records > MAX_FILLABLE_TOTAL_RECORDS =>
             {
                 Some(format!(
                     "batch totals too big to fill (max_total_records {}, max_total_bytes {})",

@@ -29,8 +29,19 @@ use crate::target::Target;
 
 /// The standard collections (K-23): they exist before any write, so nothing races on them.
 const STANDARD_COLLECTIONS: [&str; 13] = [
-    "clients", "crypto", "forms", "history", "keys", "meta", "bookmarks", "prefs", "tabs", "passwords", "addons",
-    "addresses", "creditcards",
+    "clients",
+    "crypto",
+    "forms",
+    "history",
+    "keys",
+    "meta",
+    "bookmarks",
+    "prefs",
+    "tabs",
+    "passwords",
+    "addons",
+    "addresses",
+    "creditcards",
 ];
 
 /// The case's collection-name suffix (see the module documentation).
@@ -163,7 +174,13 @@ impl Wire {
 
     /// Sends `req` (as `user`, or anonymously), sends a refused write again as `policy` allows,
     /// and records every exchange, `note` first.
-    async fn exchange(&self, user: Option<&SyncUser>, req: SyncRequest, policy: RetryPolicy, note: Option<String>) -> Result<Resp, Failure> {
+    async fn exchange(
+        &self,
+        user: Option<&SyncUser>,
+        req: SyncRequest,
+        policy: RetryPolicy,
+        note: Option<String>,
+    ) -> Result<Resp, Failure> {
         let path = self.names.apply(req.path());
         let req = req.with_path(path.clone());
         let mut attempt = 0u32;
@@ -383,11 +400,7 @@ impl Ctx {
         if self.wire.target.test_clock {
             let uids = self.log().uids.clone();
             for uid in uids {
-                self.wire
-                    .target
-                    .advance_clock(uid, by)
-                    .await
-                    .map_err(|e| Failure::new(format!("could not move the test clock: {e}")))?;
+                self.wire.target.advance_clock(uid, by).await.map_err(|e| Failure::new(format!("could not move the test clock: {e}")))?;
             }
             return Ok(());
         }
@@ -421,7 +434,6 @@ impl Ctx {
         }
     }
 }
-
 
 /// A response with checks that fail the case with the exchange in view.
 #[derive(Debug, Clone)]

@@ -39,7 +39,6 @@ fn report_for(case: &Case) -> CaseReport {
     }
 }
 
-
 #[derive(Clone)]
 pub struct RunConfig {
     pub jobs: usize,
@@ -129,9 +128,8 @@ fn judge_refusals(reports: &mut [CaseReport], profile: Profile) {
         return;
     }
     let cases = reports.iter().filter(|r| r.refusals.unavailable > 0).count();
-    let note = format!(
-        "{unavailable} writes in {cases} cases of the run were refused with 503 + Retry-After while the server went on serving"
-    );
+    let note =
+        format!("{unavailable} writes in {cases} cases of the run were refused with 503 + Retry-After while the server went on serving");
     for r in reports.iter_mut().filter(|r| r.judges_refusals) {
         match (&mut r.outcome, profile) {
             (Outcome::Fail { failure }, _) => failure.message.push_str(&format!("; {note}")),
@@ -219,12 +217,7 @@ async fn run_one(case: &Case, targets: &[Arc<Target>], config: &RunConfig) -> Ca
         Outcome::Pass | Outcome::Compat if !report.variants.is_empty() => {
             let names: Vec<&str> = report.variants.iter().map(|v| v.name.as_str()).collect();
             Outcome::Fail {
-                failure: Failure::new(format!(
-                    "{} of {} variants failed: {}",
-                    names.len(),
-                    log.variants_run,
-                    names.join(", ")
-                )),
+                failure: Failure::new(format!("{} of {} variants failed: {}", names.len(), log.variants_run, names.join(", "))),
             }
         }
         Outcome::Pass if !report.compat.is_empty() => Outcome::Compat,

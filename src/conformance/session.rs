@@ -15,9 +15,9 @@ use crate::conformance::runner::{self, RunConfig};
 use crate::conformance::{Case, Refusals, Target, UidPlan};
 use crate::exit;
 use crate::invariants::Checker;
-use crate::setup::{BackendAdjust, EMBEDDED_QUOTA_BYTES, Embedded, SetupError, Variant, small_limits, start_embedded};
 use crate::report;
 use crate::run::{Counts, Events, Reporter, RunEvent, RunReport, SCHEMA, SCHEMA_VERSION, TargetSummary, Unchecked};
+use crate::setup::{BackendAdjust, EMBEDDED_QUOTA_BYTES, Embedded, SetupError, Variant, small_limits, start_embedded};
 
 /// Default uid bases are `9_000_000_000 + k * UID_BASE_STEP` for `k < UID_BASES`, so a run's whole
 /// plan (one probe uid and a block per catalog case) stays within 10 digits and inside its step.
@@ -39,10 +39,7 @@ async fn embedded(
 }
 
 fn selected(args: &ConformanceArgs) -> Vec<Case> {
-    catalog::all()
-        .into_iter()
-        .filter(|c| args.filter.is_empty() || args.filter.iter().any(|f| c.matches(f)))
-        .collect()
+    catalog::all().into_iter().filter(|c| args.filter.is_empty() || args.filter.iter().any(|f| c.matches(f))).collect()
 }
 
 /// `--list`: cases with clause, title, needs and upstream tests; then the unchecked clauses.
@@ -67,7 +64,13 @@ pub fn list(args: &ConformanceArgs) -> String {
             let mut out = String::from("| Clause | Case | Needs | Upstream tests |\n|---|---|---|---|\n");
             for c in &cases {
                 let needs: Vec<String> = c.needs.iter().map(ToString::to_string).collect();
-                out.push_str(&format!("| {} | {} | {} | {} |\n", c.id, c.title.replace('|', "\\|"), needs.join(", "), c.upstream.join(", ")));
+                out.push_str(&format!(
+                    "| {} | {} | {} | {} |\n",
+                    c.id,
+                    c.title.replace('|', "\\|"),
+                    needs.join(", "),
+                    c.upstream.join(", ")
+                ));
             }
             for (clause, reason) in catalog::unchecked() {
                 out.push_str(&format!("| {clause} | not checked over HTTP: {} | | |\n", reason.replace('|', "\\|")));
@@ -178,11 +181,7 @@ pub async fn execute(args: &ConformanceArgs, adjust_backends: &BackendAdjust) ->
 }
 
 /// Runs the selected cases, sending the run's events to `events`, and returns the report.
-pub async fn execute_with(
-    args: &ConformanceArgs,
-    adjust_backends: &BackendAdjust,
-    events: Arc<Events>,
-) -> Result<RunReport, SetupError> {
+pub async fn execute_with(args: &ConformanceArgs, adjust_backends: &BackendAdjust, events: Arc<Events>) -> Result<RunReport, SetupError> {
     let seed = args.seed.unwrap_or_else(rand::random);
     let mut rng = StdRng::seed_from_u64(seed);
     let uid_base = args.uid_base.unwrap_or_else(|| 9_000_000_000 + rng.random_range(0..UID_BASES) * UID_BASE_STEP);

@@ -71,7 +71,16 @@ impl Fuzzer {
                         transcript.push("# skipped: the real-time wait budget is spent".to_owned());
                         continue;
                     }
-                    Answer { status: 200, last_modified: None, weave_timestamp: None, next_offset: None, records: None, retry_after: None, body: None, text: String::new() }
+                    Answer {
+                        status: 200,
+                        last_modified: None,
+                        weave_timestamp: None,
+                        next_offset: None,
+                        records: None,
+                        retry_after: None,
+                        body: None,
+                        text: String::new(),
+                    }
                 }
                 _ => {
                     let user = req.uid_index.and_then(|i| users.get(i)).unwrap_or(&users[0]);
@@ -93,7 +102,11 @@ impl Fuzzer {
                     .map_err(|e| found("K-17", Failure::new(format!("the invariant checks could not run: {e}")), &transcript))?;
                 if let Some(v) = violations.first() {
                     let rows = v.rows.join("; ");
-                    return Err(found(v.clause, Failure::new(format!("invariant {} {} violated after this step: {rows}", v.clause, v.name)), &transcript));
+                    return Err(found(
+                        v.clause,
+                        Failure::new(format!("invariant {} {} violated after this step: {rows}", v.clause, v.name)),
+                        &transcript,
+                    ));
                 }
             }
         }

@@ -201,16 +201,22 @@ impl ReferenceStateMachine for FuzzMachine {
                 prop_oneof![4 => prop::sample::select(known.clone()), 1 => (user.clone(), coll(), valid_id())].boxed()
             }
         };
-        let put = (id_of(&known), record_fields(&limits), precondition())
-            .prop_map(|((user, coll, id), fields, pre)| Op::Put { user, coll, id, body: Value::Object(fields), pre });
-        let post = (user.clone(), coll(), post_body(&limits), precondition())
-            .prop_map(|(user, coll, body, pre)| Op::Post { user, coll, body, batch: BatchStep::None, pre });
-        let start = (user.clone(), coll(), post_body(&limits), prop::bool::weighted(0.15)).prop_map(|(user, coll, body, commit)| Op::Post {
+        let put = (id_of(&known), record_fields(&limits), precondition()).prop_map(|((user, coll, id), fields, pre)| Op::Put {
+            user,
+            coll,
+            id,
+            body: Value::Object(fields),
+            pre,
+        });
+        let post = (user.clone(), coll(), post_body(&limits), precondition()).prop_map(|(user, coll, body, pre)| Op::Post {
             user,
             coll,
             body,
-            batch: BatchStep::Start { commit },
-            pre: Precondition::None,
+            batch: BatchStep::None,
+            pre,
+        });
+        let start = (user.clone(), coll(), post_body(&limits), prop::bool::weighted(0.15)).prop_map(|(user, coll, body, commit)| {
+            Op::Post { user, coll, body, batch: BatchStep::Start { commit }, pre: Precondition::None }
         });
         let batches = state.batches.clone();
         let cont = if batches.is_empty() {
@@ -222,19 +228,26 @@ impl ReferenceStateMachine for FuzzMachine {
                 (0..n, prop::bool::weighted(0.85), prop::bool::weighted(0.4), user.clone(), coll(), post_body(&limits))
                     .prop_map(move |(i, own, commit, u, c, body)| {
                         let (user, coll) = if own { batches[i].clone() } else { (u, c) };
-                        Op::Post { user, coll, body, batch: BatchStep::Continue { batch: BatchRef::Opened(i), commit }, pre: Precondition::None }
+                        Op::Post {
+                            user,
+                            coll,
+                            body,
+                            batch: BatchStep::Continue { batch: BatchRef::Opened(i), commit },
+                            pre: Precondition::None,
+                        }
                     })
                     .boxed(),
             )
         };
-        let bogus = (user.clone(), coll(), prop_oneof![Just("sammich".to_owned()), Just("00000000-0000-0000-0000-000000000000".to_owned())])
-            .prop_map(|(user, coll, id)| Op::Post {
-                user,
-                coll,
-                body: json!([]),
-                batch: BatchStep::Continue { batch: BatchRef::Literal(id), commit: true },
-                pre: Precondition::None,
-            });
+        let bogus =
+            (user.clone(), coll(), prop_oneof![Just("sammich".to_owned()), Just("00000000-0000-0000-0000-000000000000".to_owned())])
+                .prop_map(|(user, coll, id)| Op::Post {
+                    user,
+                    coll,
+                    body: json!([]),
+                    batch: BatchStep::Continue { batch: BatchRef::Literal(id), commit: true },
+                    pre: Precondition::None,
+                });
         let listed: Vec<(usize, String)> = state.listed.iter().cloned().collect();
         let list = (user.clone(), coll(), query(false)).prop_map(|(user, coll, query)| Op::List { user, coll, query });
         let page_on = if listed.is_empty() {
@@ -244,7 +257,8 @@ impl ReferenceStateMachine for FuzzMachine {
         };
         let get = id_of(&known).prop_map(|(user, coll, id)| Op::Get { user, coll, id });
         let delete = (id_of(&known), precondition()).prop_map(|((user, coll, id), pre)| Op::DeleteRecord { user, coll, id, pre });
-        let delete_ids = (user.clone(), coll(), prop::collection::vec(valid_id(), 1..4)).prop_map(|(user, coll, ids)| Op::DeleteIds { user, coll, ids });
+        let delete_ids =
+            (user.clone(), coll(), prop::collection::vec(valid_id(), 1..4)).prop_map(|(user, coll, ids)| Op::DeleteIds { user, coll, ids });
         let delete_coll = (user.clone(), coll()).prop_map(|(user, coll)| Op::DeleteCollection { user, coll });
         let wipe = user.clone().prop_map(|user| Op::DeleteStorage { user });
         let view = prop_oneof![Just(InfoView::Collections), Just(InfoView::Counts), Just(InfoView::Usage), Just(InfoView::Quota)];
@@ -286,7 +300,11 @@ impl ReferenceStateMachine for FuzzMachine {
                     state.batches.push((*user, coll.clone()));
                 }
                 // An empty id would make `coll/` a record URL, which is the collection's.
-                let ids = body.as_array().into_iter().flatten().filter_map(|r| r.get("id")?.as_str().filter(|id| !id.is_empty()).map(str::to_owned));
+                let ids = body
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|r| r.get("id")?.as_str().filter(|id| !id.is_empty()).map(str::to_owned));
                 state.ids.entry((*user, coll.clone())).or_default().extend(ids);
                 state.waited = false;
             }

@@ -17,7 +17,9 @@ use crate::fuzz::generate::{FuzzMachine, GenConfig, with_config};
 use crate::invariants::Checker;
 use crate::model::Op;
 use crate::report;
-use crate::run::{CaseReport, Counts, Events, Failure, Outcome, Refusals, Reporter, RunEvent, RunReport, SCHEMA, SCHEMA_VERSION, TargetSummary};
+use crate::run::{
+    CaseReport, Counts, Events, Failure, Outcome, Refusals, Reporter, RunEvent, RunReport, SCHEMA, SCHEMA_VERSION, TargetSummary,
+};
 use crate::setup::{BackendAdjust, EMBEDDED_QUOTA_BYTES, SetupError, Variant, small_limits, start_embedded};
 use crate::target::Target;
 
@@ -105,7 +107,9 @@ pub async fn execute(args: &FuzzArgs, adjust: &BackendAdjust, events: Arc<Events
     };
     let mut summary = String::new();
     match outcome {
-        Ok(stats) => summary = format!("{} sequences, {} operations, none the model or the invariants refuse", stats.sequences, stats.operations),
+        Ok(stats) => {
+            summary = format!("{} sequences, {} operations, none the model or the invariants refuse", stats.sequences, stats.operations)
+        }
         Err(found) => {
             case.clause = found.clause;
             case.outcome = Outcome::Fail {
@@ -210,12 +214,7 @@ impl Search {
     #[allow(clippy::result_large_err)]
     fn run(self) -> Result<Stats, Found> {
         let handle = tokio::runtime::Handle::current();
-        let config = Config {
-            cases: self.cases,
-            max_shrink_iters: MAX_SHRINK_ITERS,
-            failure_persistence: None,
-            ..Config::default()
-        };
+        let config = Config { cases: self.cases, max_shrink_iters: MAX_SHRINK_ITERS, failure_persistence: None, ..Config::default() };
         let mut key = [0u8; 32];
         key[..8].copy_from_slice(&self.seed.to_le_bytes());
         let mut runner = TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &key));
@@ -247,12 +246,17 @@ impl Search {
             Ok(()) => Ok(Stats { sequences: self.sequences.load(Ordering::Relaxed), operations: self.operations.load(Ordering::Relaxed) }),
             Err(TestError::Fail(_, (_, ops, _))) => {
                 let found = self.last_found.lock().unwrap_or_else(PoisonError::into_inner).take();
-                Err(found.map_or_else(|| not_kept(&ops), |mut f| {
-                    f.transcript.insert(0, format!("# shrunk to {} operations:\n{}", ops.len(), listing(&ops)));
-                    f
-                }))
+                Err(found.map_or_else(
+                    || not_kept(&ops),
+                    |mut f| {
+                        f.transcript.insert(0, format!("# shrunk to {} operations:\n{}", ops.len(), listing(&ops)));
+                        f
+                    },
+                ))
             }
-            Err(TestError::Abort(why)) => Err(Found { clause: "fuzz", step: 0, failure: Failure::new(format!("the search gave up: {why}")), transcript: Vec::new() }),
+            Err(TestError::Abort(why)) => {
+                Err(Found { clause: "fuzz", step: 0, failure: Failure::new(format!("the search gave up: {why}")), transcript: Vec::new() })
+            }
         }
     }
 

@@ -220,14 +220,9 @@ impl Checker {
                 tracing::warn!(error = %e, "invariant connection closed");
             }
         });
+        client.batch_execute("SET default_transaction_read_only = on").await.map_err(|e| InvariantError::Connect(pg_message(&e)))?;
         client
-            .batch_execute("SET default_transaction_read_only = on")
-            .await
-            .map_err(|e| InvariantError::Connect(pg_message(&e)))?;
-        client
-            .batch_execute(
-                "SELECT 1 FROM user_collections, bsos, batches, batch_bsos, collections LIMIT 0",
-            )
+            .batch_execute("SELECT 1 FROM user_collections, bsos, batches, batch_bsos, collections LIMIT 0")
             .await
             .map_err(|e| InvariantError::Unreadable(pg_message(&e)))?;
         Ok(Self { client, totals })
@@ -245,11 +240,7 @@ impl Checker {
             if inv.needs_totals && !self.totals {
                 continue;
             }
-            let rows = self
-                .client
-                .query(inv.sql, &[&uids, &now])
-                .await
-                .map_err(|e| InvariantError::Query(inv.name, pg_message(&e)))?;
+            let rows = self.client.query(inv.sql, &[&uids, &now]).await.map_err(|e| InvariantError::Query(inv.name, pg_message(&e)))?;
             if !rows.is_empty() {
                 out.push(Violation { clause: inv.clause, name: inv.name, rows: rows.iter().map(render_row).collect() });
             }

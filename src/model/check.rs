@@ -17,7 +17,12 @@ pub(crate) fn show(ans: &Answer) -> String {
     format!("{} X-Last-Modified {lm} body {}", ans.status, text.replace('\n', "\\n"))
 }
 
-pub(crate) fn diverge(clause: &'static str, message: impl Into<String>, expected: impl Into<String>, actual: impl Into<String>) -> Divergence {
+pub(crate) fn diverge(
+    clause: &'static str,
+    message: impl Into<String>,
+    expected: impl Into<String>,
+    actual: impl Into<String>,
+) -> Divergence {
     Divergence { clause, message: message.into(), expected: expected.into(), actual: actual.into() }
 }
 
@@ -152,7 +157,11 @@ pub(crate) fn two_decimals(text: &str) -> bool {
         let rest = rest.trim_start();
         let int = rest.bytes().take_while(u8::is_ascii_digit).count();
         let after = &rest[int..];
-        int > 0 && after.len() >= 3 && after.as_bytes()[0] == b'.' && after.as_bytes()[1..3].iter().all(u8::is_ascii_digit) && !after.as_bytes().get(3).is_some_and(u8::is_ascii_digit)
+        int > 0
+            && after.len() >= 3
+            && after.as_bytes()[0] == b'.'
+            && after.as_bytes()[1..3].iter().all(u8::is_ascii_digit)
+            && !after.as_bytes().get(3).is_some_and(u8::is_ascii_digit)
     })
 }
 
@@ -161,7 +170,12 @@ pub(crate) fn two_decimals(text: &str) -> bool {
 pub(crate) fn write_t(ans: &Answer, body_t: Option<Option<Stamp>>, clause: &'static str) -> Result<Stamp, Divergence> {
     let t = answer_t(ans, body_t, clause)?;
     if ans.weave_timestamp != Some(t) {
-        return Err(diverge("D-02", "X-Weave-Timestamp differs from the write's T", t.to_string(), format!("{:?}", ans.weave_timestamp.map(|s| s.to_string()))));
+        return Err(diverge(
+            "D-02",
+            "X-Weave-Timestamp differs from the write's T",
+            t.to_string(),
+            format!("{:?}", ans.weave_timestamp.map(|s| s.to_string())),
+        ));
     }
     Ok(t)
 }
@@ -205,12 +219,22 @@ pub(crate) fn t_rises(cfg: &ModelConfig, user: &UserState, coll: Option<&str>, t
 
 /// E-01, E-02, E-05..E-07: the `success` and `failed` lists against the split the model made.
 /// `extra_success` are ids that may also be listed as succeeded (a commit's staged ids).
-pub(crate) fn post_lists(ans: &Answer, success: &[String], failed: &BTreeMap<String, Option<&'static str>>, extra_success: &[String]) -> Result<(), Divergence> {
+pub(crate) fn post_lists(
+    ans: &Answer,
+    success: &[String],
+    failed: &BTreeMap<String, Option<&'static str>>,
+    extra_success: &[String],
+) -> Result<(), Divergence> {
     let body = ans.body.as_ref();
     let got_success: Option<Vec<&str>> = body.and_then(|b| b.get("success")?.as_array()?.iter().map(Value::as_str).collect());
     let got_failed = body.and_then(|b| b.get("failed")?.as_object());
     let (Some(got_success), Some(got_failed)) = (got_success, got_failed) else {
-        return Err(diverge("E-01", "the POST answer lacks a success list or a failed map", "{\"success\": [ids], \"failed\": {id: reason}}", show(ans)));
+        return Err(diverge(
+            "E-01",
+            "the POST answer lacks a success list or a failed map",
+            "{\"success\": [ids], \"failed\": {id: reason}}",
+            show(ans),
+        ));
     };
     let mut seen = std::collections::BTreeSet::new();
     for id in &got_success {
@@ -224,7 +248,12 @@ pub(crate) fn post_lists(ans: &Answer, success: &[String], failed: &BTreeMap<Str
                 Some(None) => "E-01",
                 None => "E-01",
             };
-            return Err(diverge(clause, format!("id {id:?} is in success but SPEC fails it (or it was not posted)"), format!("{id:?} failed"), show(ans)));
+            return Err(diverge(
+                clause,
+                format!("id {id:?} is in success but SPEC fails it (or it was not posted)"),
+                format!("{id:?} failed"),
+                show(ans),
+            ));
         }
     }
     for id in success {
@@ -244,7 +273,12 @@ pub(crate) fn post_lists(ans: &Answer, success: &[String], failed: &BTreeMap<Str
         }
     }
     if let Some(extra) = got_failed.keys().find(|k| !failed.contains_key(*k)) {
-        return Err(diverge("E-02", format!("record {extra:?} failed although SPEC accepts it (or it was not posted)"), "it in success", show(ans)));
+        return Err(diverge(
+            "E-02",
+            format!("record {extra:?} failed although SPEC accepts it (or it was not posted)"),
+            "it in success",
+            show(ans),
+        ));
     }
     Ok(())
 }

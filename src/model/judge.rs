@@ -2,8 +2,8 @@
 //! the operation's own (writes in `write.rs`, reads in `read.rs`).
 
 use super::check::diverge;
-use super::op::{Answer, BatchStep, Op, Request};
 use super::config::{Divergence, ModelConfig};
+use super::op::{Answer, BatchStep, Op, Request};
 use super::oracle::is_write;
 use super::state::World;
 use crate::sync::Stamp;
@@ -24,12 +24,25 @@ pub(crate) struct Step<'a> {
 
 impl World {
     /// The states that follow this one when `ans` answers `op`, or why none does.
-    pub(crate) fn step(&self, cfg: &ModelConfig, op: &Op, req: &Request, ans: &Answer, ws: Stamp, now: Stamp) -> Result<Vec<World>, Divergence> {
+    pub(crate) fn step(
+        &self,
+        cfg: &ModelConfig,
+        op: &Op,
+        req: &Request,
+        ans: &Answer,
+        ws: Stamp,
+        now: Stamp,
+    ) -> Result<Vec<World>, Divergence> {
         let u = req.uid_index.unwrap_or(0);
         let user = self.user(u);
         // I-02, I-07: one clock issued the user's ts, so its current time is never below them.
         if ws < user.storage_ts {
-            return Err(diverge("I-07", "X-Weave-Timestamp is below the storage ts the server issued", format!("at least {}", user.storage_ts), ws.to_string()));
+            return Err(diverge(
+                "I-07",
+                "X-Weave-Timestamp is below the storage ts the server issued",
+                format!("at least {}", user.storage_ts),
+                ws.to_string(),
+            ));
         }
         let mut base = self.clone();
         let bu = base.user_mut(u);
@@ -56,6 +69,7 @@ impl World {
             Op::DeleteStorage { .. } => base.delete_storage(&s),
             Op::Info { view, .. } => base.info(&s, *view),
             Op::Wait { .. } => Ok(vec![base]),
+            Op::Concurrent { .. } => Err(diverge("J-15", "a round reached the one-answer judge", "Model::observe_round", "one answer")),
         }
     }
 }

@@ -5,7 +5,8 @@
 //! `op` holds the plain data (operations, requests, answers); `oracle` the public [`Model`];
 //! `state` what one possible server holds; `resolve` symbols to requests; `judge` the dispatch
 //! of one answer, `write` and `read` the rules per operation, `record` area B validation and
-//! `check` the shared judgements (area J errors, area I timestamps, E-01 lists).
+//! `check` the shared judgements (area J errors, area I timestamps, E-01 lists); `serial` judges
+//! a round of concurrent writes by finding a serial order the answers allow.
 
 mod check;
 mod config;
@@ -15,13 +16,15 @@ mod oracle;
 mod read;
 mod record;
 mod resolve;
+mod serial;
 mod state;
 mod write;
 
 #[cfg(test)]
 mod tests;
 
-pub use op::{Answer, BatchRef, BatchStep, InfoView, OffsetRef, Op, Precondition, Query, Request, Sort, TsRef};
 pub use config::{CLOCK_SLACK_CS, Divergence, ModelConfig};
+pub use op::{Answer, BatchRef, BatchStep, InfoView, OffsetRef, Op, Precondition, Query, Request, Sort, TsRef};
 pub use oracle::{MAX_WORLDS, Model};
+pub use serial::Exchange;
 pub use write::BATCH_LIFETIME_FLOOR_CS;

@@ -35,6 +35,9 @@ pub enum Op {
     /// Let `ms` milliseconds pass: the test clock moves on a target that has one, else a short
     /// bounded real wait (G-*, F-07).
     Wait { ms: u64 },
+    /// Writes of one user sent at once by separate clients (I-04, J-15). The driver sends them;
+    /// the model judges the answers together ([`crate::model::Model::observe_round`]).
+    Concurrent { ops: Vec<Op> },
 }
 
 /// The info views.
@@ -122,7 +125,7 @@ pub enum OffsetRef {
 }
 
 /// A request ready to send: method, path relative to the user's root, headers and body.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Request {
     pub uid_index: Option<usize>,
     pub method: &'static str,
@@ -190,6 +193,13 @@ impl std::fmt::Display for Op {
             Op::DeleteStorage { user } => write!(f, "user {user}: DELETE storage"),
             Op::Info { user, view } => write!(f, "user {user}: GET info/{view:?}"),
             Op::Wait { ms } => write!(f, "wait {ms} ms"),
+            Op::Concurrent { ops } => {
+                write!(f, "at once:")?;
+                for (i, op) in ops.iter().enumerate() {
+                    write!(f, "{} [{op}]", if i == 0 { "" } else { " |" })?;
+                }
+                Ok(())
+            }
         }
     }
 }

@@ -76,7 +76,9 @@ impl Model {
             }
         }
         if next.is_empty() {
-            return Err(first_err.unwrap_or_else(|| diverge("J-15", "no state of the model allows this answer", "an allowed answer", show(answer))));
+            return Err(
+                first_err.unwrap_or_else(|| diverge("J-15", "no state of the model allows this answer", "an allowed answer", show(answer)))
+            );
         }
         next.truncate(MAX_WORLDS);
         self.worlds = next;
@@ -147,7 +149,10 @@ impl Model {
     /// `max_total_bytes` payload bytes (F-17).
     pub fn batch_near_limit(&self, n: usize, slack: u64) -> bool {
         let l = &self.config.limits;
-        self.world().batches.get(n).is_some_and(|b| b.staged.len() as u64 + slack >= l.max_total_records || b.staged_bytes() + slack >= l.max_total_bytes)
+        self.world()
+            .batches
+            .get(n)
+            .is_some_and(|b| b.staged.len() as u64 + slack >= l.max_total_records || b.staged_bytes() + slack >= l.max_total_bytes)
     }
 
     /// Whether the user has a paged listing of `coll` with a next offset to follow.
@@ -174,6 +179,7 @@ fn op_user(op: &Op) -> Option<usize> {
         | Op::DeleteStorage { user }
         | Op::Info { user, .. } => Some(*user),
         Op::Wait { .. } => None,
+        Op::Concurrent { ops } => ops.first().and_then(op_user),
     }
 }
 

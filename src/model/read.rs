@@ -6,9 +6,9 @@ use std::collections::BTreeSet;
 use serde_json::Value;
 
 use super::check::{Want, bad_collection, body_stamp, diverge, judge_errors, show, two_decimals};
+use super::config::{CLOCK_SLACK_CS, Divergence};
 use super::judge::Step;
 use super::op::InfoView;
-use super::config::{CLOCK_SLACK_CS, Divergence};
 use super::record::valid_id;
 use super::resolve::{param, query_pairs};
 use super::state::{Paging, Rec, World};
@@ -19,9 +19,16 @@ const BSO_KEYS: [&str; 4] = ["id", "modified", "payload", "sortindex"];
 
 /// A-11, B-13: a record object as the model holds it.
 fn check_bso(v: &Value, id: &str, rec: &Rec) -> Result<(), Divergence> {
-    let Some(obj) = v.as_object() else { return Err(diverge("B-13", "a record is not an object", "{id, modified, payload}", v.to_string())) };
+    let Some(obj) = v.as_object() else {
+        return Err(diverge("B-13", "a record is not an object", "{id, modified, payload}", v.to_string()));
+    };
     if let Some(k) = obj.keys().find(|k| !BSO_KEYS.contains(&k.as_str())) {
-        return Err(diverge("B-13", format!("record {id:?} shows the field {k:?}"), "only id, modified, payload, sortindex", v.to_string()));
+        return Err(diverge(
+            "B-13",
+            format!("record {id:?} shows the field {k:?}"),
+            "only id, modified, payload, sortindex",
+            v.to_string(),
+        ));
     }
     let expected = {
         let mut e = serde_json::json!({"id": id, "modified": rec.modified.to_string(), "payload": rec.payload});
@@ -92,7 +99,9 @@ struct Filters {
 
 impl Filters {
     fn keeps(&self, id: &str, r: &Rec) -> bool {
-        self.ids.as_ref().is_none_or(|s| s.contains(id)) && self.newer.is_none_or(|n| r.modified > n) && self.older.is_none_or(|o| r.modified < o)
+        self.ids.as_ref().is_none_or(|s| s.contains(id))
+            && self.newer.is_none_or(|n| r.modified > n)
+            && self.older.is_none_or(|o| r.modified < o)
     }
 }
 
@@ -183,13 +192,23 @@ impl World {
         }
         let coll_ts = user.coll_ts(coll);
         if ans.last_modified != Some(coll_ts) {
-            return Err(diverge("A-07", "a listing must send the collection ts as X-Last-Modified (0.00 when absent)", coll_ts.to_string(), show(ans)));
+            return Err(diverge(
+                "A-07",
+                "a listing must send the collection ts as X-Last-Modified (0.00 when absent)",
+                coll_ts.to_string(),
+                show(ans),
+            ));
         }
         let Some(items) = ans.body.as_ref().and_then(Value::as_array) else {
             return Err(diverge("A-07", "a listing is a JSON array", "[...]", show(ans)));
         };
         if ans.records != Some(items.len() as u64) {
-            return Err(diverge("C-16", "X-Weave-Records must count this response's items", items.len().to_string(), format!("{:?}", ans.records)));
+            return Err(diverge(
+                "C-16",
+                "X-Weave-Records must count this response's items",
+                items.len().to_string(),
+                format!("{:?}", ans.records),
+            ));
         }
         if let Some(n) = &ans.next_offset
             && !offset_ok(s.cfg.profile, n)
@@ -203,13 +222,27 @@ impl World {
         let mut page: Vec<String> = Vec::with_capacity(items.len());
         for item in items {
             let id = if full { item.get("id").and_then(Value::as_str) } else { item.as_str() };
-            let Some(id) = id else { return Err(diverge(if full { "B-13" } else { "A-07" }, "a listing item has no id", if full { "records" } else { "id strings" }, item.to_string())) };
-            let Some(rec) = records.get(id) else { return Err(diverge("A-07", format!("the listing holds {id:?}, never stored"), "stored ids only", show(ans))) };
+            let Some(id) = id else {
+                return Err(diverge(
+                    if full { "B-13" } else { "A-07" },
+                    "a listing item has no id",
+                    if full { "records" } else { "id strings" },
+                    item.to_string(),
+                ));
+            };
+            let Some(rec) = records.get(id) else {
+                return Err(diverge("A-07", format!("the listing holds {id:?}, never stored"), "stored ids only", show(ans)));
+            };
             if !rec.live_at(s.now) {
                 return Err(diverge("C-15", format!("the listing holds the expired record {id:?}"), "live records only", show(ans)));
             }
             if !filters.keeps(id, rec) {
-                return Err(diverge("C-03", format!("the listing holds {id:?}, which the ids/newer/older filters exclude"), "matches only", show(ans)));
+                return Err(diverge(
+                    "C-03",
+                    format!("the listing holds {id:?}, which the ids/newer/older filters exclude"),
+                    "matches only",
+                    show(ans),
+                ));
             }
             if full {
                 check_bso(item, id, rec)?;
@@ -224,14 +257,21 @@ impl World {
         }
         let slack = if s.cfg.test_clock { 0 } else { CLOCK_SLACK_CS };
         let clean = match (continuing, paging) {
-            (true, Some(p)) => !p.dirty && !records.values().filter_map(|r| r.expiry).any(|e| e > p.since.plus_cs(-slack) && e <= s.ws.plus_cs(slack)),
+            (true, Some(p)) => {
+                !p.dirty && !records.values().filter_map(|r| r.expiry).any(|e| e > p.since.plus_cs(-slack) && e <= s.ws.plus_cs(slack))
+            }
             _ => offset.is_none(),
         };
         let seen: &[String] = if continuing { paging.map_or(&[], |p| p.seen.as_slice()) } else { &[] };
         let mut order: Vec<&Rec> = if clean { seen.iter().filter_map(|id| records.get(id)).collect() } else { Vec::new() };
         order.extend(page.iter().filter_map(|id| records.get(id)));
         if !in_order(filters.sort.as_deref(), &order) {
-            return Err(diverge("C-09", "the listing is not in the order its sort asks for", format!("sort={}", filters.sort.clone().unwrap_or_default()), show(ans)));
+            return Err(diverge(
+                "C-09",
+                "the listing is not in the order its sort asks for",
+                format!("sort={}", filters.sort.clone().unwrap_or_default()),
+                show(ans),
+            ));
         }
         if let Some(dup) = page.iter().find(|id| seen.contains(id)) {
             if clean {
@@ -247,14 +287,29 @@ impl World {
             let expect = filters.limit.map_or(remaining, |l| remaining.min(l as usize));
             let capped = filters.limit.is_none() && next && page.len() < remaining;
             if page.len() != expect && !capped {
-                return Err(diverge("C-11", "the page does not hold every remaining match up to the limit", format!("{expect} items"), format!("{} items", page.len())));
+                return Err(diverge(
+                    "C-11",
+                    "the page does not hold every remaining match up to the limit",
+                    format!("{expect} items"),
+                    format!("{} items", page.len()),
+                ));
             }
             let more = page.len() < remaining;
             if more != next && !capped {
-                return Err(diverge("C-11", "a next offset must come exactly when more matches remain", format!("next offset: {more}"), format!("next offset: {next}")));
+                return Err(diverge(
+                    "C-11",
+                    "a next offset must come exactly when more matches remain",
+                    format!("next offset: {more}"),
+                    format!("next offset: {next}"),
+                ));
             }
         } else if filters.limit.is_some_and(|l| page.len() as u64 > l) {
-            return Err(diverge("C-07", "the page holds more items than the limit", format!("at most {:?}", filters.limit), page.len().to_string()));
+            return Err(diverge(
+                "C-07",
+                "the page holds more items than the limit",
+                format!("at most {:?}", filters.limit),
+                page.len().to_string(),
+            ));
         }
         let mut w = self.clone();
         let wu = w.user_mut(s.u);
@@ -282,11 +337,22 @@ impl World {
             return Err(diverge("A-01", "an info view was not served", "200", show(ans)));
         }
         if ans.last_modified != Some(user.storage_ts) {
-            return Err(diverge("D-03", "an info view must send the storage ts as X-Last-Modified", user.storage_ts.to_string(), show(ans)));
+            return Err(diverge(
+                "D-03",
+                "an info view must send the storage ts as X-Last-Modified",
+                user.storage_ts.to_string(),
+                show(ans),
+            ));
         }
-        let map = || ans.body.as_ref().and_then(Value::as_object).ok_or_else(|| diverge("A-01", "an info view is a JSON object", "{...}", show(ans)));
+        let map = || {
+            ans.body.as_ref().and_then(Value::as_object).ok_or_else(|| diverge("A-01", "an info view is a JSON object", "{...}", show(ans)))
+        };
         let entries = |n: usize| {
-            if ans.records == Some(n as u64) { Ok(()) } else { Err(diverge("D-19", "X-Weave-Records must count the entries", n.to_string(), format!("{:?}", ans.records))) }
+            if ans.records == Some(n as u64) {
+                Ok(())
+            } else {
+                Err(diverge("D-19", "X-Weave-Records must count the entries", n.to_string(), format!("{:?}", ans.records)))
+            }
         };
         match view {
             InfoView::Collections => {
@@ -328,7 +394,12 @@ impl World {
                 let Some(arr) = arr else { return Err(diverge("A-03", "info/quota is [used, quota]", "[used, quota]", show(ans))) };
                 let live = user.live_bytes(now);
                 if !kb_eq(arr[0].as_f64(), live) {
-                    return Err(diverge("A-03", "the used figure is not the live payload KB", format!("{:.2}", live as f64 / 1024.0), show(ans)));
+                    return Err(diverge(
+                        "A-03",
+                        "the used figure is not the live payload KB",
+                        format!("{:.2}", live as f64 / 1024.0),
+                        show(ans),
+                    ));
                 }
                 let limit_ok = match s.cfg.quota {
                     Some(q) => kb_eq(arr[1].as_f64(), q) || (s.cfg.profile == Profile::SyncstorageRs && arr[1].is_null()),

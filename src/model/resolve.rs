@@ -35,7 +35,10 @@ pub(crate) fn parse_ts_text(s: &str) -> Option<Stamp> {
 pub(crate) fn query_pairs(path: &str) -> Vec<(String, String)> {
     let Some((_, q)) = path.split_once('?') else { return Vec::new() };
     let dec = |s: &str| percent_decode_str(s).decode_utf8_lossy().into_owned();
-    q.split('&').filter(|p| !p.is_empty()).map(|p| p.split_once('=').map_or_else(|| (dec(p), String::new()), |(k, v)| (dec(k), dec(v)))).collect()
+    q.split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| p.split_once('=').map_or_else(|| (dec(p), String::new()), |(k, v)| (dec(k), dec(v))))
+        .collect()
 }
 
 /// The value of `name` in `pairs`.
@@ -44,7 +47,11 @@ pub(crate) fn param<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a
 }
 
 fn render_query(pairs: &[(String, String)]) -> String {
-    pairs.iter().map(|(k, v)| if v.is_empty() && k == "full" { enc(k) } else { format!("{}={}", enc(k), enc(v)) }).collect::<Vec<_>>().join("&")
+    pairs
+        .iter()
+        .map(|(k, v)| if v.is_empty() && k == "full" { enc(k) } else { format!("{}={}", enc(k), enc(v)) })
+        .collect::<Vec<_>>()
+        .join("&")
 }
 
 fn with_query(path: String, pairs: &[(String, String)]) -> String {
@@ -164,12 +171,16 @@ impl World {
                     ..req(*user, "POST", with_query(format!("storage/{}", enc(coll)), &pairs))
                 }
             }
-            Op::List { user, coll, query } => req(*user, "GET", with_query(format!("storage/{}", enc(coll)), &self.list_pairs(*user, coll, query))),
+            Op::List { user, coll, query } => {
+                req(*user, "GET", with_query(format!("storage/{}", enc(coll)), &self.list_pairs(*user, coll, query)))
+            }
             Op::Get { user, coll, id } => req(*user, "GET", record(coll, id)),
             Op::DeleteRecord { user, coll, id, pre } => {
                 Request { headers: self.precondition(*user, Resource::Record(coll, id), *pre), ..req(*user, "DELETE", record(coll, id)) }
             }
-            Op::DeleteIds { user, coll, ids } => req(*user, "DELETE", with_query(format!("storage/{}", enc(coll)), &[("ids".to_owned(), ids.join(","))])),
+            Op::DeleteIds { user, coll, ids } => {
+                req(*user, "DELETE", with_query(format!("storage/{}", enc(coll)), &[("ids".to_owned(), ids.join(","))]))
+            }
             Op::DeleteCollection { user, coll } => req(*user, "DELETE", format!("storage/{}", enc(coll))),
             Op::DeleteStorage { user } => req(*user, "DELETE", "storage".to_owned()),
             Op::Info { user, view } => {
@@ -182,6 +193,9 @@ impl World {
                 req(*user, "GET", format!("info/{name}"))
             }
             Op::Wait { .. } => Request { uid_index: None, method: "WAIT", path: String::new(), headers: Vec::new(), body: None },
+            Op::Concurrent { ops } => {
+                Request { uid_index: ops.first().and_then(|o| self.resolve(o).uid_index), method: "ROUND", ..Request::default() }
+            }
         }
     }
 }
@@ -198,7 +212,13 @@ mod tests {
     #[test]
     fn symbols_become_encoded_paths() {
         let w = World::new(2);
-        let put = Op::Put { user: 1, coll: "tabs".into(), id: "a b/?%".into(), body: serde_json::json!({}), pre: Precondition::UnmodifiedSince(TsRef::Current { cs: -2 }) };
+        let put = Op::Put {
+            user: 1,
+            coll: "tabs".into(),
+            id: "a b/?%".into(),
+            body: serde_json::json!({}),
+            pre: Precondition::UnmodifiedSince(TsRef::Current { cs: -2 }),
+        };
         let r = w.resolve(&put);
         assert_eq!(r.path, "storage/tabs/a%20b%2F%3F%25");
         assert_eq!(r.uid_index, Some(1));
@@ -206,10 +226,23 @@ mod tests {
         let list = Op::List {
             user: 0,
             coll: "tabs".into(),
-            query: Query { ids: Some(vec!["a".into(), "b,c".into()]), sort: Some(Sort::Index), limit: Some(2), offset: Some(OffsetRef::Next), full: true, ..Query::default() },
+            query: Query {
+                ids: Some(vec!["a".into(), "b,c".into()]),
+                sort: Some(Sort::Index),
+                limit: Some(2),
+                offset: Some(OffsetRef::Next),
+                full: true,
+                ..Query::default()
+            },
         };
         assert_eq!(w.resolve(&list).path, "storage/tabs?full&ids=a%2Cb%2Cc&sort=index&limit=2");
-        let commit = Op::Post { user: 0, coll: "tabs".into(), body: serde_json::json!([]), batch: BatchStep::Continue { batch: BatchRef::Opened(3), commit: true }, pre: Precondition::None };
+        let commit = Op::Post {
+            user: 0,
+            coll: "tabs".into(),
+            body: serde_json::json!([]),
+            batch: BatchStep::Continue { batch: BatchRef::Opened(3), commit: true },
+            pre: Precondition::None,
+        };
         let r = w.resolve(&commit);
         assert_eq!(r.path, format!("storage/tabs?batch={UNKNOWN_BATCH}&commit=true"));
         assert_eq!(query_pairs(&r.path), vec![("batch".to_owned(), UNKNOWN_BATCH.to_owned()), ("commit".to_owned(), "true".to_owned())]);

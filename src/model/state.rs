@@ -213,7 +213,11 @@ impl World {
     /// The user's open batches' indices and the ones of `coll`.
     pub fn open_batches(&self, user: usize, coll: Option<&str>) -> impl Iterator<Item = usize> + '_ {
         let coll = coll.map(str::to_owned);
-        self.batches.iter().enumerate().filter(move |(_, b)| b.user == user && b.state == BatchState::Open && coll.as_ref().is_none_or(|c| *c == b.coll)).map(|(i, _)| i)
+        self.batches
+            .iter()
+            .enumerate()
+            .filter(move |(_, b)| b.user == user && b.state == BatchState::Open && coll.as_ref().is_none_or(|c| *c == b.coll))
+            .map(|(i, _)| i)
     }
 
     /// F-19: deleting a collection (or, with `None`, the storage) discards its open batches.

@@ -3,8 +3,8 @@
 
 use serde_json::{Value, json};
 
-use super::*;
 use super::record::tests::limits;
+use super::*;
 use crate::sync::{Profile, Stamp};
 
 fn model_with(profile: Profile, test_clock: bool) -> Model {
@@ -23,7 +23,16 @@ fn ts(s: &str) -> Stamp {
 fn ans(status: u16, lm: Option<&str>, ws: &str, text: &str) -> Answer {
     let body: Option<Value> = serde_json::from_str(text).ok();
     let records = body.as_ref().and_then(|b| b.as_array().map(|a| a.len()).or(b.as_object().map(|o| o.len()))).map(|n| n as u64);
-    Answer { status, last_modified: lm.map(ts), weave_timestamp: Some(ts(ws)), next_offset: None, records, retry_after: None, body, text: text.to_owned() }
+    Answer {
+        status,
+        last_modified: lm.map(ts),
+        weave_timestamp: Some(ts(ws)),
+        next_offset: None,
+        records,
+        retry_after: None,
+        body,
+        text: text.to_owned(),
+    }
 }
 
 /// A write answered with T as every header and the body shape `body` (with `{T}` replaced).
@@ -91,7 +100,14 @@ fn partial_update_keeps_fields_and_ttl_only_keeps_modified() {
     run(&mut m, &put(0, "tabs", "a", json!({"ttl": 3600})), &wrote("101.00", "{T}")).unwrap();
     // E-04: modified stays 100.00; B-11: payload and sortindex kept.
     let keep = ans(200, Some("100.00"), "102.00", r#"{"id":"a","modified":100.00,"payload":"p","sortindex":5}"#);
-    assert_eq!(clause(run(&mut m.clone(), &get("tabs", "a"), &ans(200, Some("101.00"), "102.00", r#"{"id":"a","modified":101.00,"payload":"p","sortindex":5}"#))), "A-11");
+    assert_eq!(
+        clause(run(
+            &mut m.clone(),
+            &get("tabs", "a"),
+            &ans(200, Some("101.00"), "102.00", r#"{"id":"a","modified":101.00,"payload":"p","sortindex":5}"#)
+        )),
+        "A-11"
+    );
     run(&mut m, &get("tabs", "a"), &keep).unwrap();
     run(&mut m, &put(0, "tabs", "a", json!({"payload": null, "sortindex": null})), &wrote("103.00", "{T}")).unwrap();
     run(&mut m, &get("tabs", "a"), &ans(200, Some("103.00"), "104.00", r#"{"id":"a","modified":103.00,"payload":""}"#)).unwrap();
@@ -147,7 +163,11 @@ fn expiry_is_exact_with_a_test_clock_and_open_without() {
 #[test]
 fn staged_records_stay_invisible_until_commit() {
     let mut m = model();
-    let start = post("tabs", json!([{"id": "a", "payload": "p1", "sortindex": 5}, {"id": "b", "payload": "q"}]), BatchStep::Start { commit: false });
+    let start = post(
+        "tabs",
+        json!([{"id": "a", "payload": "p1", "sortindex": 5}, {"id": "b", "payload": "q"}]),
+        BatchStep::Start { commit: false },
+    );
     run(&mut m, &start, &ans(202, Some("0.00"), "100.00", r#"{"batch":"b1","success":["a","b"],"failed":{}}"#)).unwrap();
     assert_eq!(m.batches_opened(), 1);
     assert_eq!(m.open_batches(0, "tabs"), [0]);
@@ -160,10 +180,19 @@ fn staged_records_stay_invisible_until_commit() {
     let append = post("tabs", json!([{"id": "a", "payload": "p2"}]), BatchStep::Continue { batch: BatchRef::Opened(0), commit: false });
     let req = m.resolve(&append);
     assert_eq!(req.path, "storage/tabs?batch=b1");
-    assert_eq!(clause(m.clone().observe(&append, &req, &ans(202, Some("100.00"), "100.60", r#"{"batch":"b1","success":["a"],"failed":{}}"#))), "I-08");
+    assert_eq!(
+        clause(m.clone().observe(&append, &req, &ans(202, Some("100.00"), "100.60", r#"{"batch":"b1","success":["a"],"failed":{}}"#))),
+        "I-08"
+    );
     m.observe(&append, &req, &ans(202, Some("0.00"), "100.60", r#"{"batch":"b1","success":["a"],"failed":{}}"#)).unwrap();
     // Another user's use of the batch id is refused (F-14), and the owner's batch is intact.
-    let foreign = Op::Post { user: 1, coll: "tabs".into(), body: json!([]), batch: BatchStep::Continue { batch: BatchRef::Opened(0), commit: true }, pre: Precondition::None };
+    let foreign = Op::Post {
+        user: 1,
+        coll: "tabs".into(),
+        body: json!([]),
+        batch: BatchStep::Continue { batch: BatchRef::Opened(0), commit: true },
+        pre: Precondition::None,
+    };
     assert_eq!(clause(run(&mut m.clone(), &foreign, &wrote("100.70", r#"{"modified":{T},"success":[],"failed":{}}"#))), "F-14");
     run(&mut m, &foreign, &ans(400, None, "100.70", "0")).unwrap();
     let commit = post("tabs", json!([]), BatchStep::Continue { batch: BatchRef::Opened(0), commit: true });
@@ -180,7 +209,13 @@ fn staged_records_stay_invisible_until_commit() {
 fn a_failed_precondition_is_412_and_changes_nothing() {
     let mut m = model();
     run(&mut m, &put(0, "tabs", "a", json!({"payload": "x"})), &wrote("100.00", "{T}")).unwrap();
-    let guarded = Op::Put { user: 0, coll: "tabs".into(), id: "a".into(), body: json!({"payload": "y"}), pre: Precondition::UnmodifiedSince(TsRef::Current { cs: -1 }) };
+    let guarded = Op::Put {
+        user: 0,
+        coll: "tabs".into(),
+        id: "a".into(),
+        body: json!({"payload": "y"}),
+        pre: Precondition::UnmodifiedSince(TsRef::Current { cs: -1 }),
+    };
     let req = m.resolve(&guarded);
     assert_eq!(req.headers, vec![("X-If-Unmodified-Since", "99.99".to_owned())]);
     assert_eq!(clause(m.clone().observe(&guarded, &req, &wrote("101.00", "{T}"))), "D-06");
@@ -205,7 +240,10 @@ fn post_lists_must_match_the_records() {
     // ... and may answer with the storage ts it left, while its X-Weave-Timestamp is the clock.
     let empty = post("fz_b", json!([]), BatchStep::None);
     run(&mut m.clone(), &empty, &ans(200, Some("100.00"), "102.00", r#"{"modified":100.00,"success":[],"failed":{}}"#)).unwrap();
-    assert_eq!(clause(run(&mut m.clone(), &empty, &ans(200, Some("99.00"), "102.00", r#"{"modified":99.00,"success":[],"failed":{}}"#))), "E-09");
+    assert_eq!(
+        clause(run(&mut m.clone(), &empty, &ans(200, Some("99.00"), "102.00", r#"{"modified":99.00,"success":[],"failed":{}}"#))),
+        "E-09"
+    );
 }
 
 #[test]

@@ -3,10 +3,13 @@
 
 use serde_json::Value;
 
-use super::check::{ErrBody, Want, answer_t, bad_collection, body_stamp, diverge, judge_errors, over_quota, post_lists, request_size, show, t_rises, write_t};
+use super::check::{
+    ErrBody, Want, answer_t, bad_collection, body_stamp, diverge, judge_errors, over_quota, post_lists, request_size, show, t_rises,
+    write_t,
+};
+use super::config::{Divergence, ModelConfig};
 use super::judge::Step;
 use super::op::{Answer, Request};
-use super::config::{Divergence, ModelConfig};
 use super::record::{Bad, Split, fields, known_bad_crypto, split_post, valid_id};
 use super::resolve::{header, param, parse_ts_text, query_pairs};
 use super::state::{Batch, BatchState, Coll, Fields, Rec, UserState, World};
@@ -63,7 +66,11 @@ fn delete_body_t(ans: &Answer, bare_ok: bool) -> Option<Stamp> {
 }
 
 fn want_status(ans: &Answer, status: u16, clause: &'static str) -> Result<(), Divergence> {
-    if ans.status == status { Ok(()) } else { Err(diverge(clause, "the write was not answered as SPEC prescribes", format!("{status}"), show(ans))) }
+    if ans.status == status {
+        Ok(())
+    } else {
+        Err(diverge(clause, "the write was not answered as SPEC prescribes", format!("{status}"), show(ans)))
+    }
 }
 
 /// D-04: a delete that changed nothing reports the current storage ts.
@@ -341,7 +348,8 @@ impl World {
         let t = write_t(ans, body_t, "F-05")?;
         // F-06: body records apply after the staged ones, as a second write at the same T.
         let staged: Vec<(String, Fields)> = b.staged.iter().map(|(k, f)| (k.clone(), f.clone())).collect();
-        let ttl_only_live = staged.iter().chain(split.accepted.iter()).any(|(rid, f)| f.ttl_only() && user.live_record(coll, rid, now).is_some());
+        let ttl_only_live =
+            staged.iter().chain(split.accepted.iter()).any(|(rid, f)| f.ttl_only() && user.live_record(coll, rid, now).is_some());
         let knobs: Vec<Option<bool>> = match (self.ttl_only_commit_takes_t, ttl_only_live) {
             (None, true) => vec![Some(false), Some(true)],
             (k, _) => vec![k],
@@ -366,7 +374,11 @@ impl World {
             w.apply(u, coll, &split.accepted, t, now, keep);
             out.push(w);
         }
-        if out.is_empty() { Err(err.unwrap_or_else(|| diverge("F-05", "no outcome of the commit fits", "a commit", show(ans)))) } else { Ok(out) }
+        if out.is_empty() {
+            Err(err.unwrap_or_else(|| diverge("F-05", "no outcome of the commit fits", "a commit", show(ans))))
+        } else {
+            Ok(out)
+        }
     }
 
     pub(crate) fn delete_record(&self, s: &Step<'_>, coll: &str, id: &str) -> Result<Vec<World>, Divergence> {
@@ -501,7 +513,12 @@ fn noop_t(ans: &Answer, body_t: Option<Option<Stamp>>, user: &UserState, clause:
     if t == user.storage_ts || (ans.weave_timestamp == Some(t) && t > user.storage_ts) {
         return Ok(());
     }
-    Err(diverge("E-09", "a write that stored nothing reported neither the storage ts nor its own T", format!("{} or X-Weave-Timestamp", user.storage_ts), show(ans)))
+    Err(diverge(
+        "E-09",
+        "a write that stored nothing reported neither the storage ts nor its own T",
+        format!("{} or X-Weave-Timestamp", user.storage_ts),
+        show(ans),
+    ))
 }
 
 fn ids_of(recs: &[(String, Fields)]) -> Vec<String> {
@@ -515,7 +532,9 @@ fn split_bytes(s: &Split) -> u64 {
 /// F-01, I-08: a batch start or append moves no ts; its `X-Last-Modified` stays the collection's.
 fn unmoved(ans: &Answer, user: &UserState, coll: &str) -> Result<(), Divergence> {
     match ans.last_modified {
-        Some(lm) if lm != user.coll_ts(coll) => Err(diverge("I-08", "a batch start or append moved X-Last-Modified", user.coll_ts(coll).to_string(), lm.to_string())),
+        Some(lm) if lm != user.coll_ts(coll) => {
+            Err(diverge("I-08", "a batch start or append moved X-Last-Modified", user.coll_ts(coll).to_string(), lm.to_string()))
+        }
         _ => Ok(()),
     }
 }

@@ -15,10 +15,7 @@ pub(crate) const SUPERUSER: &str = "postgres";
 const URL_PATH_KEEP: &AsciiSet = &NON_ALPHANUMERIC.remove(b'_').remove(b'-').remove(b'.');
 
 /// Connects and runs `SELECT 1`, all within `timeout`; the error is a readable reason.
-pub(crate) async fn connect_and_ping(
-    config: &tokio_postgres::Config,
-    timeout: Duration,
-) -> Result<Client, String> {
+pub(crate) async fn connect_and_ping(config: &tokio_postgres::Config, timeout: Duration) -> Result<Client, String> {
     let attempt = async {
         let (client, connection) = config.connect(NoTls).await?;
         tokio::spawn(async move {
@@ -63,13 +60,7 @@ pub(crate) fn redact_url(raw: &str) -> String {
         // key=value connection strings
         Err(_) => raw
             .split_whitespace()
-            .map(|pair| {
-                if pair.starts_with("password=") {
-                    "password=****"
-                } else {
-                    pair
-                }
-            })
+            .map(|pair| if pair.starts_with("password=") { "password=****" } else { pair })
             .collect::<Vec<_>>()
             .join(" "),
     }
@@ -77,10 +68,7 @@ pub(crate) fn redact_url(raw: &str) -> String {
 
 /// URL of `database` as the trusted superuser of a throwaway server at `address` (host:port).
 pub(crate) fn superuser_url(address: &str, database: &str) -> String {
-    format!(
-        "postgres://{SUPERUSER}@{address}/{}",
-        utf8_percent_encode(database, URL_PATH_KEEP)
-    )
+    format!("postgres://{SUPERUSER}@{address}/{}", utf8_percent_encode(database, URL_PATH_KEEP))
 }
 
 pub(crate) fn quote_ident(name: &str) -> String {
@@ -93,24 +81,15 @@ mod tests {
 
     #[test]
     fn passwords_are_redacted() {
-        assert_eq!(
-            redact_url("postgres://u:hunter2@db:5432/x"),
-            "postgres://u:****@db:5432/x"
-        );
+        assert_eq!(redact_url("postgres://u:hunter2@db:5432/x"), "postgres://u:****@db:5432/x");
         assert_eq!(redact_url("postgres://u@db/x"), "postgres://u@db/x");
-        assert_eq!(
-            redact_url("host=db password=hunter2 user=u"),
-            "host=db password=**** user=u"
-        );
+        assert_eq!(redact_url("host=db password=hunter2 user=u"), "host=db password=**** user=u");
     }
 
     #[test]
     fn identifiers_are_quoted() {
         assert_eq!(quote_ident("syncstorage"), "\"syncstorage\"");
         assert_eq!(quote_ident("we\"ird"), "\"we\"\"ird\"");
-        assert_eq!(
-            superuser_url("127.0.0.1:5432", "sync storage_2"),
-            "postgres://postgres@127.0.0.1:5432/sync%20storage_2"
-        );
+        assert_eq!(superuser_url("127.0.0.1:5432", "sync storage_2"), "postgres://postgres@127.0.0.1:5432/sync%20storage_2");
     }
 }

@@ -60,45 +60,23 @@ pub async fn start_container(opts: &ProvisionOptions) -> Result<Postgres, Contai
     let container = match tokio::time::timeout(START_TIMEOUT, request.start()).await {
         Ok(Ok(container)) => container,
         Ok(Err(error)) => {
-            return Err(ContainerError::Start {
-                image,
-                reason: error_chain(&error),
-            });
+            return Err(ContainerError::Start { image, reason: error_chain(&error) });
         }
         Err(_) => {
-            return Err(ContainerError::StartTimedOut {
-                image,
-                timeout: START_TIMEOUT,
-            });
+            return Err(ContainerError::StartTimedOut { image, timeout: START_TIMEOUT });
         }
     };
     // From here on, an early return removes the container.
-    let cluster = ContainerCluster {
-        container: Some(container),
-    };
+    let cluster = ContainerCluster { container: Some(container) };
     let url = cluster
         .url(&opts.database_name)
         .await
-        .map_err(|error| ContainerError::Start {
-            image: image.clone(),
-            reason: error_chain(&error),
-        })?;
-    wait_until_ready(&url)
-        .await
-        .map_err(|reason| ContainerError::NotReady {
-            image: image.clone(),
-            reason,
-        })?;
+        .map_err(|error| ContainerError::Start { image: image.clone(), reason: error_chain(&error) })?;
+    wait_until_ready(&url).await.map_err(|reason| ContainerError::NotReady { image: image.clone(), reason })?;
 
     let startup = started.elapsed();
     info!(%image, url = %url, startup = ?startup, "started PostgreSQL in a Docker container");
-    Ok(register(
-        cluster,
-        url,
-        PostgresKind::Container,
-        Some(startup),
-        None,
-    ))
+    Ok(register(cluster, url, PostgresKind::Container, Some(startup), None))
 }
 
 /// The image's entrypoint runs a temporary server for its init scripts and then restarts, so
@@ -111,9 +89,7 @@ async fn wait_until_ready(url: &str) -> Result<(), String> {
         match connect_and_ping(&config, READY_ATTEMPT_TIMEOUT.min(remaining)).await {
             Ok(_) => return Ok(()),
             Err(error) if Instant::now() >= deadline => {
-                return Err(format!(
-                    "no answer within {READY_TIMEOUT:?} (last: {error})"
-                ));
+                return Err(format!("no answer within {READY_TIMEOUT:?} (last: {error})"));
             }
             Err(_) => tokio::time::sleep(READY_POLL_INTERVAL).await,
         }
@@ -126,10 +102,7 @@ struct ContainerCluster {
 }
 
 impl ContainerCluster {
-    async fn url(
-        &self,
-        database: &str,
-    ) -> Result<String, testcontainers_modules::testcontainers::TestcontainersError> {
+    async fn url(&self, database: &str) -> Result<String, testcontainers_modules::testcontainers::TestcontainersError> {
         let Some(container) = self.container.as_ref() else {
             return Err(io::Error::other("the container was already removed").into());
         };
@@ -154,27 +127,20 @@ fn remove(container: ContainerAsync<PostgresImage>) {
     let id = container.id().to_owned();
     let (hand_over, receive) = mpsc::channel::<ContainerAsync<PostgresImage>>();
     let (report, outcome) = mpsc::channel::<Result<(), String>>();
-    let spawned = std::thread::Builder::new()
-        .name("postgres-container-removal".to_owned())
-        .spawn(move || {
-            let Ok(container) = receive.recv() else {
-                return;
-            };
-            let result = match tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            {
-                Ok(runtime) => runtime
-                    .block_on(container.rm())
-                    .map_err(|error| error_chain(&error)),
-                Err(error) => {
-                    // Without a runtime its Drop would panic; leaking it is the lesser evil.
-                    std::mem::forget(container);
-                    Err(error.to_string())
-                }
-            };
-            let _ = report.send(result);
-        });
+    let spawned = std::thread::Builder::new().name("postgres-container-removal".to_owned()).spawn(move || {
+        let Ok(container) = receive.recv() else {
+            return;
+        };
+        let result = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+            Ok(runtime) => runtime.block_on(container.rm()).map_err(|error| error_chain(&error)),
+            Err(error) => {
+                // Without a runtime its Drop would panic; leaking it is the lesser evil.
+                std::mem::forget(container);
+                Err(error.to_string())
+            }
+        };
+        let _ = report.send(result);
+    });
     let handed_over = match spawned {
         Ok(_) => hand_over.send(container).map_err(|unsent| unsent.0),
         Err(error) => {
@@ -230,21 +196,15 @@ async fn probe_engine() -> Result<Endpoint, ContainerError> {
     let endpoint = locate_engine(
         std::env::var("DOCKER_HOST").ok().as_deref(),
         std::env::var("DOCKER_TLS_VERIFY").is_ok_and(|value| value == "1"),
-        std::env::var_os("XDG_RUNTIME_DIR")
-            .map(PathBuf::from)
-            .as_deref(),
+        std::env::var_os("XDG_RUNTIME_DIR").map(PathBuf::from).as_deref(),
         std::env::var_os("HOME").map(PathBuf::from).as_deref(),
         Path::exists,
     )
     .map_err(|reason| ContainerError::NoEngine { reason })?;
     let result = match tokio::time::timeout(PROBE_TIMEOUT, ping(&endpoint)).await {
         Ok(Ok(())) => Ok(endpoint),
-        Ok(Err(error)) => Err(ContainerError::NoEngine {
-            reason: format!("{endpoint} did not answer: {error}"),
-        }),
-        Err(_) => Err(ContainerError::NoEngine {
-            reason: format!("{endpoint} did not answer within {PROBE_TIMEOUT:?}"),
-        }),
+        Ok(Err(error)) => Err(ContainerError::NoEngine { reason: format!("{endpoint} did not answer: {error}") }),
+        Err(_) => Err(ContainerError::NoEngine { reason: format!("{endpoint} did not answer within {PROBE_TIMEOUT:?}") }),
     };
     debug!(took = ?started.elapsed(), ok = result.is_ok(), "probed for a Docker engine");
     result
@@ -272,11 +232,7 @@ fn locate_engine(
         Some(path) => Ok(Endpoint::Unix(path.clone())),
         None => Err(format!(
             "DOCKER_HOST is unset and there is no socket at {}",
-            candidates
-                .iter()
-                .map(|path| path.display().to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
+            candidates.iter().map(|path| path.display().to_string()).collect::<Vec<_>>().join(", ")
         )),
     }
 }
@@ -284,19 +240,10 @@ fn locate_engine(
 fn parse_docker_host(host: &str, tls_verify: bool) -> Endpoint {
     if let Some(path) = host.strip_prefix("unix://") {
         Endpoint::Unix(PathBuf::from(path))
-    } else if let Some(address) = host
-        .strip_prefix("tcp://")
-        .or_else(|| host.strip_prefix("http://"))
-    {
-        Endpoint::Tcp {
-            address: address.trim_end_matches('/').to_owned(),
-            tls: tls_verify,
-        }
+    } else if let Some(address) = host.strip_prefix("tcp://").or_else(|| host.strip_prefix("http://")) {
+        Endpoint::Tcp { address: address.trim_end_matches('/').to_owned(), tls: tls_verify }
     } else if let Some(address) = host.strip_prefix("https://") {
-        Endpoint::Tcp {
-            address: address.trim_end_matches('/').to_owned(),
-            tls: true,
-        }
+        Endpoint::Tcp { address: address.trim_end_matches('/').to_owned(), tls: true }
     } else {
         Endpoint::Unchecked(host.to_owned())
     }
@@ -305,32 +252,22 @@ fn parse_docker_host(host: &str, tls_verify: bool) -> Endpoint {
 async fn ping(endpoint: &Endpoint) -> io::Result<()> {
     match endpoint {
         Endpoint::Unix(path) => http_ping(tokio::net::UnixStream::connect(path).await?).await,
-        Endpoint::Tcp {
-            address,
-            tls: false,
-        } => http_ping(tokio::net::TcpStream::connect(address.as_str()).await?).await,
+        Endpoint::Tcp { address, tls: false } => http_ping(tokio::net::TcpStream::connect(address.as_str()).await?).await,
         // Speaking TLS here would need a TLS stack; an open port is enough of a sign.
-        Endpoint::Tcp { address, tls: true } => tokio::net::TcpStream::connect(address.as_str())
-            .await
-            .map(drop),
+        Endpoint::Tcp { address, tls: true } => tokio::net::TcpStream::connect(address.as_str()).await.map(drop),
         Endpoint::Unchecked(_) => Ok(()),
     }
 }
 
 async fn http_ping(mut stream: impl AsyncRead + AsyncWrite + Unpin) -> io::Result<()> {
-    stream
-        .write_all(b"GET /_ping HTTP/1.1\r\nHost: docker\r\nConnection: close\r\n\r\n")
-        .await?;
+    stream.write_all(b"GET /_ping HTTP/1.1\r\nHost: docker\r\nConnection: close\r\n\r\n").await?;
     let mut head = [0_u8; 12];
     stream.read_exact(&mut head).await?;
     // "HTTP/1.1 200"
     if head.starts_with(b"HTTP/1.") && &head[9..12] == b"200" {
         Ok(())
     } else {
-        Err(io::Error::other(format!(
-            "unexpected answer {:?}",
-            String::from_utf8_lossy(&head)
-        )))
+        Err(io::Error::other(format!("unexpected answer {:?}", String::from_utf8_lossy(&head))))
     }
 }
 
@@ -346,11 +283,7 @@ mod tests {
             return;
         }
         let started = Instant::now();
-        let attempt = tokio::time::timeout(
-            Duration::from_secs(2),
-            PostgresImage::default().with_tag(DEFAULT_TAG).start(),
-        )
-        .await;
+        let attempt = tokio::time::timeout(Duration::from_secs(2), PostgresImage::default().with_tag(DEFAULT_TAG).start()).await;
         let took = started.elapsed();
         match attempt {
             Ok(Err(error)) => println!("testcontainers without an engine, {took:?}: {error}"),
@@ -363,27 +296,12 @@ mod tests {
     fn docker_host_wins_over_sockets() {
         let everything_exists = |_: &Path| true;
         assert_eq!(
-            locate_engine(
-                Some("unix:///run/user/1000/docker.sock"),
-                false,
-                None,
-                None,
-                everything_exists
-            ),
+            locate_engine(Some("unix:///run/user/1000/docker.sock"), false, None, None, everything_exists),
             Ok(Endpoint::Unix("/run/user/1000/docker.sock".into()))
         );
         assert_eq!(
-            locate_engine(
-                Some("tcp://10.0.0.2:2376"),
-                true,
-                None,
-                None,
-                everything_exists
-            ),
-            Ok(Endpoint::Tcp {
-                address: "10.0.0.2:2376".into(),
-                tls: true
-            })
+            locate_engine(Some("tcp://10.0.0.2:2376"), true, None, None, everything_exists),
+            Ok(Endpoint::Tcp { address: "10.0.0.2:2376".into(), tls: true })
         );
         assert_eq!(
             locate_engine(Some("ssh://me@box"), false, None, None, everything_exists),
@@ -396,24 +314,13 @@ mod tests {
         let home = Path::new("/home/me");
         let only_desktop = |path: &Path| path == Path::new("/home/me/.docker/desktop/docker.sock");
         assert_eq!(
-            locate_engine(
-                None,
-                false,
-                Some(Path::new("/run/user/1")),
-                Some(home),
-                only_desktop
-            ),
-            Ok(Endpoint::Unix(
-                "/home/me/.docker/desktop/docker.sock".into()
-            ))
+            locate_engine(None, false, Some(Path::new("/run/user/1")), Some(home), only_desktop),
+            Ok(Endpoint::Unix("/home/me/.docker/desktop/docker.sock".into()))
         );
         let nothing = |_: &Path| false;
         let reason = locate_engine(Some(" "), false, None, Some(home), nothing).unwrap_err();
         assert!(reason.contains("/var/run/docker.sock"), "{reason}");
-        assert!(
-            reason.contains("/home/me/.docker/run/docker.sock"),
-            "{reason}"
-        );
+        assert!(reason.contains("/home/me/.docker/run/docker.sock"), "{reason}");
     }
 
     #[tokio::test]
@@ -423,10 +330,7 @@ mod tests {
             let mut request = [0_u8; 16];
             server.read_exact(&mut request).await.unwrap();
             assert!(request.starts_with(b"GET /_ping"));
-            server
-                .write_all(b"HTTP/1.1 200 OK\r\n\r\nOK")
-                .await
-                .unwrap();
+            server.write_all(b"HTTP/1.1 200 OK\r\n\r\nOK").await.unwrap();
             // Keep the other end open until the client has read.
             let mut rest = Vec::new();
             let _ = server.read_to_end(&mut rest).await;

@@ -25,9 +25,7 @@ use super::options::ProvisionOptions;
 /// Why no database could be provided.
 #[derive(Debug, Error)]
 pub enum ProvisionError {
-    #[error(
-        "read the database URL {url}: {reason}; write it as postgres://USER:PASSWORD@HOST:PORT/DATABASE"
-    )]
+    #[error("read the database URL {url}: {reason}; write it as postgres://USER:PASSWORD@HOST:PORT/DATABASE")]
     InvalidUrl { url: String, reason: String },
     #[error(
         "reach the PostgreSQL server at {url} (given by --database-url or \
@@ -52,20 +50,13 @@ pub enum ProvisionError {
 }
 
 fn outcome(attempt: &Option<impl fmt::Display>) -> String {
-    attempt.as_ref().map_or_else(
-        || "not tried, disabled".to_owned(),
-        |error| format!("failed to {error}"),
-    )
+    attempt.as_ref().map_or_else(|| "not tried, disabled".to_owned(), |error| format!("failed to {error}"))
 }
 
 /// Provides a database, trying an explicit URL, then a local throwaway cluster, then a Docker
 /// container; see the module documentation.
 pub async fn provision(opts: &ProvisionOptions) -> Result<Postgres, ProvisionError> {
-    if let Some(url) = opts
-        .database_url
-        .as_deref()
-        .filter(|url| !url.trim().is_empty())
-    {
+    if let Some(url) = opts.database_url.as_deref().filter(|url| !url.trim().is_empty()) {
         return connect_external(url, opts.connect_timeout).await;
     }
 
@@ -99,19 +90,12 @@ pub async fn provision(opts: &ProvisionOptions) -> Result<Postgres, ProvisionErr
 /// Checks that the server at `url` answers `SELECT 1` within `timeout`, and wraps it.
 pub async fn connect_external(url: &str, timeout: Duration) -> Result<Postgres, ProvisionError> {
     let mut config: tokio_postgres::Config =
-        url.parse().map_err(|error| ProvisionError::InvalidUrl {
-            url: redact_url(url),
-            reason: error_chain(&error),
-        })?;
+        url.parse().map_err(|error| ProvisionError::InvalidUrl { url: redact_url(url), reason: error_chain(&error) })?;
     config.connect_timeout(timeout);
 
     let started = Instant::now();
-    let client = connect_and_ping(&config, timeout).await.map_err(|reason| {
-        ProvisionError::ExternalUnreachable {
-            url: redact_url(url),
-            reason,
-        }
-    })?;
+    let client =
+        connect_and_ping(&config, timeout).await.map_err(|reason| ProvisionError::ExternalUnreachable { url: redact_url(url), reason })?;
     drop(client);
     info!(url = %redact_url(url), took = ?started.elapsed(), "using the given PostgreSQL server");
 
@@ -129,10 +113,7 @@ mod tests {
     #[tokio::test]
     async fn without_a_url_a_local_cluster_comes_first() {
         init_tracing();
-        let opts = ProvisionOptions {
-            allow_container: false,
-            ..ProvisionOptions::default()
-        };
+        let opts = ProvisionOptions { allow_container: false, ..ProvisionOptions::default() };
         let postgres = provision(&opts).await.unwrap();
         assert_eq!(postgres.kind(), PostgresKind::Local);
         assert!(postgres.data_dir().is_some());
@@ -150,10 +131,7 @@ mod tests {
         let error = provision(&opts).await.unwrap_err();
         let took = started.elapsed();
         assert!(took < Duration::from_secs(2), "took {took:?}");
-        assert!(
-            matches!(error, ProvisionError::ExternalUnreachable { .. }),
-            "{error:?}"
-        );
+        assert!(matches!(error, ProvisionError::ExternalUnreachable { .. }), "{error:?}");
         let message = error.to_string();
         assert!(message.contains("--database-url"), "{message}");
         assert!(!message.contains("secret"), "password leaked: {message}");
@@ -173,45 +151,24 @@ mod tests {
         };
         let started = Instant::now();
         let error = provision(&opts).await.unwrap_err();
-        assert!(
-            started.elapsed() < Duration::from_secs(2),
-            "took {:?}",
-            started.elapsed()
-        );
-        assert!(
-            matches!(error, ProvisionError::ExternalUnreachable { .. }),
-            "{error:?}"
-        );
+        assert!(started.elapsed() < Duration::from_secs(2), "took {:?}", started.elapsed());
+        assert!(matches!(error, ProvisionError::ExternalUnreachable { .. }), "{error:?}");
         drop(listener);
     }
 
     #[tokio::test]
     async fn garbled_database_url_is_an_invalid_url_error() {
-        let opts = ProvisionOptions {
-            database_url: Some("postgres://postgres@127.0.0.1:notaport/x".to_owned()),
-            ..ProvisionOptions::default()
-        };
+        let opts =
+            ProvisionOptions { database_url: Some("postgres://postgres@127.0.0.1:notaport/x".to_owned()), ..ProvisionOptions::default() };
         let error = provision(&opts).await.unwrap_err();
-        assert!(
-            matches!(error, ProvisionError::InvalidUrl { .. }),
-            "{error:?}"
-        );
+        assert!(matches!(error, ProvisionError::InvalidUrl { .. }), "{error:?}");
     }
 
     #[tokio::test]
     async fn nothing_allowed_names_all_three_fixes() {
-        let opts = ProvisionOptions {
-            allow_local: false,
-            allow_container: false,
-            ..ProvisionOptions::default()
-        };
+        let opts = ProvisionOptions { allow_local: false, allow_container: false, ..ProvisionOptions::default() };
         let message = provision(&opts).await.unwrap_err().to_string();
-        for fix in [
-            "--database-url",
-            "SYNCSTORAGE_HARNESS_DATABASE_URL",
-            "apt-get install postgresql",
-            "Docker engine",
-        ] {
+        for fix in ["--database-url", "SYNCSTORAGE_HARNESS_DATABASE_URL", "apt-get install postgresql", "Docker engine"] {
             assert!(message.contains(fix), "{fix:?} missing from: {message}");
         }
     }
@@ -219,17 +176,9 @@ mod tests {
     #[tokio::test]
     async fn missing_binaries_are_reported_with_the_install_hint() {
         let empty = std::env::temp_dir();
-        let opts = ProvisionOptions {
-            local_bin_dir: Some(empty.clone()),
-            allow_container: false,
-            ..ProvisionOptions::default()
-        };
+        let opts = ProvisionOptions { local_bin_dir: Some(empty.clone()), allow_container: false, ..ProvisionOptions::default() };
         let error = provision(&opts).await.unwrap_err();
-        let ProvisionError::NoneAvailable {
-            local: Some(LocalError::NoServerBinaries { searched }),
-            container: None,
-        } = &error
-        else {
+        let ProvisionError::NoneAvailable { local: Some(LocalError::NoServerBinaries { searched }), container: None } = &error else {
             panic!("unexpected error: {error:?}");
         };
         assert_eq!(searched, &empty.display().to_string());
@@ -238,10 +187,7 @@ mod tests {
 
     #[tokio::test]
     async fn container_path_reports_no_docker_quickly() {
-        let opts = ProvisionOptions {
-            allow_local: false,
-            ..ProvisionOptions::default()
-        };
+        let opts = ProvisionOptions { allow_local: false, ..ProvisionOptions::default() };
         let started = Instant::now();
         let error = container::start_container(&opts).await.unwrap_err();
         let took = started.elapsed();

@@ -61,13 +61,7 @@ pub struct Postgres {
 impl Postgres {
     /// A server the harness does not own: nothing is registered, nothing is torn down.
     pub(crate) fn external(url: &str) -> Self {
-        Self {
-            url: url.to_owned(),
-            kind: PostgresKind::External,
-            startup: None,
-            data_dir: None,
-            resource: None,
-        }
+        Self { url: url.to_owned(), kind: PostgresKind::External, startup: None, data_dir: None, resource: None }
     }
 
     /// Connection URL, e.g. `postgres://postgres@127.0.0.1:PORT/syncstorage`.
@@ -117,10 +111,7 @@ impl Drop for Postgres {
 pub fn cleanup_all() {
     let resources = std::mem::take(&mut *registry());
     if !resources.is_empty() {
-        info!(
-            count = resources.len(),
-            "stopping throwaway PostgreSQL servers"
-        );
+        info!(count = resources.len(), "stopping throwaway PostgreSQL servers");
     }
     drop(resources);
 }
@@ -147,13 +138,7 @@ pub(crate) fn register(
 ) -> Postgres {
     let key = NEXT_KEY.fetch_add(1, Ordering::Relaxed);
     registry().insert(key, Box::new(resource));
-    Postgres {
-        url,
-        kind,
-        startup,
-        data_dir,
-        resource: Some(key),
-    }
+    Postgres { url, kind, startup, data_dir, resource: Some(key) }
 }
 
 #[cfg(test)]
@@ -174,13 +159,8 @@ mod tests {
 
     fn registered() -> (Postgres, Arc<AtomicUsize>) {
         let count = Arc::new(AtomicUsize::new(0));
-        let postgres = register(
-            Teardowns(Arc::clone(&count)),
-            "postgres://postgres@127.0.0.1:1/x".to_owned(),
-            PostgresKind::Local,
-            None,
-            None,
-        );
+        let postgres =
+            register(Teardowns(Arc::clone(&count)), "postgres://postgres@127.0.0.1:1/x".to_owned(), PostgresKind::Local, None, None);
         (postgres, count)
     }
 

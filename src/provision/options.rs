@@ -54,10 +54,7 @@ impl fmt::Debug for ProvisionOptions {
     // Written by hand so that logging the options never prints a password.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ProvisionOptions")
-            .field(
-                "database_url",
-                &self.database_url.as_deref().map(redact_url),
-            )
+            .field("database_url", &self.database_url.as_deref().map(redact_url))
             .field("connect_timeout", &self.connect_timeout)
             .field("database_name", &self.database_name)
             .field("allow_local", &self.allow_local)
@@ -75,10 +72,7 @@ mod tests {
 
     #[test]
     fn debug_output_hides_the_password() {
-        let opts = ProvisionOptions {
-            database_url: Some("postgres://u:hunter2@db/x".to_owned()),
-            ..ProvisionOptions::default()
-        };
+        let opts = ProvisionOptions { database_url: Some("postgres://u:hunter2@db/x".to_owned()), ..ProvisionOptions::default() };
         assert!(!format!("{opts:?}").contains("hunter2"));
     }
 }

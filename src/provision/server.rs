@@ -16,8 +16,6 @@ pub enum ServerError {
 
 /// Binds `listen` (port 0 picks a free port) and serves the reference backend on `database_url`.
 pub async fn start_reference(config: Config, database_url: &str, listen: SocketAddr) -> Result<RunningServer, ServerError> {
-    let listener = TcpListener::bind(listen)
-        .await
-        .map_err(|source| ServerError::Bind { addr: listen, source })?;
+    let listener = TcpListener::bind(listen).await.map_err(|source| ServerError::Bind { addr: listen, source })?;
     Ok(reference_backend::start(config, database_url, listener).await?)
 }

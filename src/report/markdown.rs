@@ -6,8 +6,8 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use crate::run::{CaseReport, Outcome};
 use crate::run::RunReport;
+use crate::run::{CaseReport, Outcome};
 
 /// The exchange that shows a failure: a failing variant's last one, else the case's last one.
 fn showing(r: &CaseReport) -> Option<&String> {

@@ -34,8 +34,7 @@ pub struct WriteFile {
 impl Reporter for WriteFile {
     fn event(&mut self, event: &RunEvent<'_>) -> Result<(), ReportError> {
         if let RunEvent::Finished(report) = event {
-            std::fs::write(&self.path, (self.render)(report))
-                .map_err(|source| ReportError { path: self.path.clone(), source })?;
+            std::fs::write(&self.path, (self.render)(report)).map_err(|source| ReportError { path: self.path.clone(), source })?;
         }
         Ok(())
     }

@@ -59,7 +59,6 @@ impl fmt::Display for Failure {
     }
 }
 
-
 impl From<crate::sync::NotAStamp> for Failure {
     fn from(e: crate::sync::NotAStamp) -> Self {
         Failure::mismatch("timestamp", "a JSON number", e.0)

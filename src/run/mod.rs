@@ -10,9 +10,9 @@ pub mod report;
 pub mod seed;
 pub mod uids;
 
+pub use events::{Events, ReportError, Reporter, RunEvent};
 pub use failure::{CaseResult, Failure};
 pub use outcome::{CaseReport, Outcome, VariantFailure};
-pub use events::{Events, ReportError, Reporter, RunEvent};
 pub use refusals::Refusals;
 pub use report::{Counts, RunReport, SCHEMA, SCHEMA_VERSION, TargetSummary, Unchecked};
 pub use seed::case_seed;

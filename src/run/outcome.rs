@@ -22,8 +22,12 @@ pub enum Outcome {
     Pass,
     /// Passed only by accepting a "Compat (syncstorage-rs)" line.
     Compat,
-    Fail { failure: Failure },
-    Skip { reason: String },
+    Fail {
+        failure: Failure,
+    },
+    Skip {
+        reason: String,
+    },
 }
 
 impl Outcome {
@@ -71,7 +75,6 @@ impl CaseReport {
     pub fn area(&self) -> char {
         self.clause.chars().next().unwrap_or('?')
     }
-
 
     pub fn failed(&self) -> bool {
         matches!(self.outcome, Outcome::Fail { .. })

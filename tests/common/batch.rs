@@ -18,10 +18,7 @@ pub async fn start_batch(user: &SyncUser, coll: &str, body: Value) -> SyncRespon
 
 /// The id a batch start answered with; the start must answer 202.
 pub fn batch_id(resp: &SyncResponse) -> String {
-    resp.status_is(202).json_body()["batch"]
-        .as_str()
-        .unwrap_or_else(|| panic!("F-01: no batch id\n{}", resp.transcript()))
-        .to_owned()
+    resp.status_is(202).json_body()["batch"].as_str().unwrap_or_else(|| panic!("F-01: no batch id\n{}", resp.transcript())).to_owned()
 }
 
 /// Starts a batch and returns its id; the start must answer 202.

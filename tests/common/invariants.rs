@@ -23,8 +23,7 @@ pub async fn violations(server: &TestServer, uids: &[u64]) -> Vec<Violation> {
 
 /// One line per violating row: `K-28 totals-match-live-records: user_id=… collection_id=…`.
 pub fn render(found: &[Violation]) -> String {
-    let lines: Vec<String> =
-        found.iter().flat_map(|v| v.rows.iter().map(move |row| format!("{} {}: {row}", v.clause, v.name))).collect();
+    let lines: Vec<String> = found.iter().flat_map(|v| v.rows.iter().map(move |row| format!("{} {}: {row}", v.clause, v.name))).collect();
     lines.join("\n")
 }
 

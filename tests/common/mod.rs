@@ -127,16 +127,12 @@ impl TestServer {
 
     async fn clock_ms(&self, path: &str) -> i64 {
         let resp = self.client.send(SyncRequest::get(path)).await.expect("clock request");
-        resp.status_is(200).json_body()["now_ms"]
-            .as_i64()
-            .unwrap_or_else(|| panic!("clock answer without now_ms\n{}", resp.transcript()))
+        resp.status_is(200).json_body()["now_ms"].as_i64().unwrap_or_else(|| panic!("clock answer without now_ms\n{}", resp.transcript()))
     }
 
     /// A direct connection to the test database, for checks the API cannot make.
     pub async fn db(&self) -> tokio_postgres::Client {
-        let (client, conn) = tokio_postgres::connect(database_url(), tokio_postgres::NoTls)
-            .await
-            .expect("database connection");
+        let (client, conn) = tokio_postgres::connect(database_url(), tokio_postgres::NoTls).await.expect("database connection");
         tokio::spawn(conn);
         client
     }
@@ -184,9 +180,7 @@ impl Check for SyncResponse {
     }
 
     fn header_str(&self, name: &str) -> String {
-        self.header(name)
-            .unwrap_or_else(|| panic!("missing header {name}\n{}", self.transcript()))
-            .to_owned()
+        self.header(name).unwrap_or_else(|| panic!("missing header {name}\n{}", self.transcript())).to_owned()
     }
 
     fn ts_header(&self, name: &str) -> f64 {

@@ -63,12 +63,7 @@ pub fn success_set(body: &Value) -> BTreeSet<String> {
 
 /// The `failed` map of a POST answer, id to reason.
 pub fn failed_map(body: &Value) -> BTreeMap<String, String> {
-    body["failed"]
-        .as_object()
-        .expect("failed map")
-        .iter()
-        .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
-        .collect()
+    body["failed"].as_object().expect("failed map").iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned())).collect()
 }
 
 /// Ids to compare with `success_set`.

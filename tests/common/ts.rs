@@ -10,10 +10,7 @@ use super::{Check, put_json};
 pub fn cs(raw: &str) -> i64 {
     let (int, frac) = raw.split_once('.').unwrap_or_else(|| panic!("ts without decimals: {raw:?}"));
     assert!(
-        !int.is_empty()
-            && int.bytes().all(|b| b.is_ascii_digit())
-            && frac.len() == 2
-            && frac.bytes().all(|b| b.is_ascii_digit()),
+        !int.is_empty() && int.bytes().all(|b| b.is_ascii_digit()) && frac.len() == 2 && frac.bytes().all(|b| b.is_ascii_digit()),
         "ts is not digits with two decimals: {raw:?}"
     );
     int.parse::<i64>().expect("int") * 100 + frac.parse::<i64>().expect("frac")

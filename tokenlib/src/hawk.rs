@@ -108,12 +108,7 @@ pub struct RequestTarget<'a> {
 impl<'a> RequestTarget<'a> {
     /// Splits a `Host` header value into host and port, using `default_port` when it has no
     /// port. IPv6 literals keep their brackets, as clients put them in the MAC.
-    pub fn from_host_header(
-        method: &'a str,
-        resource: &'a str,
-        host_header: &'a str,
-        default_port: u16,
-    ) -> Result<Self, HawkError> {
+    pub fn from_host_header(method: &'a str, resource: &'a str, host_header: &'a str, default_port: u16) -> Result<Self, HawkError> {
         let bad = || HawkError::BadHost(host_header.to_owned());
         let value = host_header.trim();
         let (host, port) = if value.starts_with('[') {
@@ -137,23 +132,13 @@ impl<'a> RequestTarget<'a> {
             Some(port) => port.parse().map_err(|_| bad())?,
             None => default_port,
         };
-        Ok(Self {
-            method,
-            resource,
-            host,
-            port,
-        })
+        Ok(Self { method, resource, host, port })
     }
 }
 
 /// The Hawk payload hash of `body`, standard base64; parameters of `content_type` are dropped.
 pub fn payload_hash(content_type: &str, body: &[u8]) -> String {
-    let mime = content_type
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_ascii_lowercase();
+    let mime = content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
     let mut hasher = Sha256::new();
     hasher.update(b"hawk.1.payload\n");
     hasher.update(mime.as_bytes());
@@ -167,9 +152,7 @@ impl HawkHeader {
     /// Parses a full `Authorization` header value, `Hawk id="...", ...`.
     pub fn parse_authorization(value: &str) -> Result<Self, HawkError> {
         let value = value.trim_start();
-        let (scheme, rest) = value
-            .split_once(|c: char| c.is_ascii_whitespace())
-            .ok_or(HawkError::NotHawk)?;
+        let (scheme, rest) = value.split_once(|c: char| c.is_ascii_whitespace()).ok_or(HawkError::NotHawk)?;
         if !scheme.eq_ignore_ascii_case("hawk") {
             return Err(HawkError::NotHawk);
         }
@@ -179,10 +162,7 @@ impl HawkHeader {
     /// Parses the attribute list that follows the scheme name.
     pub fn parse_attributes(attributes: &str) -> Result<Self, HawkError> {
         let mut fields = Fields::default();
-        let mut cursor = Cursor {
-            text: attributes,
-            pos: 0,
-        };
+        let mut cursor = Cursor { text: attributes, pos: 0 };
         cursor.skip(|c| c.is_ascii_whitespace() || c == ',');
         while !cursor.at_end() {
             let name = cursor.take_while(|c| c.is_ascii_alphanumeric() || c == '_');
@@ -214,14 +194,9 @@ impl HawkHeader {
         let method = target.method.to_ascii_uppercase();
         let host = target.host.to_ascii_lowercase();
         // The skew window is the caller's policy, so the crate is given one that never closes.
-        let valid = hawk::RequestBuilder::new(&method, &host, target.port, target.resource)
-            .request()
-            .validate_header(&header, &key, Duration::MAX);
-        if valid {
-            Ok(())
-        } else {
-            Err(HawkError::MacMismatch)
-        }
+        let valid =
+            hawk::RequestBuilder::new(&method, &host, target.port, target.resource).request().validate_header(&header, &key, Duration::MAX);
+        if valid { Ok(()) } else { Err(HawkError::MacMismatch) }
     }
 
     /// How far `ts` is from `now`, in either direction; `Duration::MAX` for a `ts` that
@@ -230,9 +205,7 @@ impl HawkHeader {
         let Some(ts) = self.time() else {
             return Duration::MAX;
         };
-        now.duration_since(ts)
-            .or_else(|_| ts.duration_since(now))
-            .unwrap_or_default()
+        now.duration_since(ts).or_else(|_| ts.duration_since(now)).unwrap_or_default()
     }
 
     fn time(&self) -> Option<SystemTime> {
@@ -248,9 +221,7 @@ impl HawkHeader {
             Some(hash) => Some(decode(hash, HawkError::BadHashEncoding)?),
             None => None,
         };
-        let ts = self
-            .time()
-            .ok_or_else(|| HawkError::BadTimestamp(self.ts.to_string()))?;
+        let ts = self.time().ok_or_else(|| HawkError::BadTimestamp(self.ts.to_string()))?;
         Ok(hawk::Header {
             id: Some(self.id.clone()),
             ts: Some(ts),
@@ -280,12 +251,7 @@ impl fmt::Display for HawkHeader {
         write!(f, ", ts=\"{}\"", self.ts)?;
         write!(f, ", nonce=\"{}\"", Escaped(&self.nonce))?;
         write!(f, ", mac=\"{}\"", Escaped(&self.mac))?;
-        let optional = [
-            ("hash", &self.hash),
-            ("ext", &self.ext),
-            ("app", &self.app),
-            ("dlg", &self.dlg),
-        ];
+        let optional = [("hash", &self.hash), ("ext", &self.ext), ("app", &self.app), ("dlg", &self.dlg)];
         for (name, value) in optional {
             if let Some(value) = value {
                 write!(f, ", {name}=\"{}\"", Escaped(value))?;
@@ -308,11 +274,7 @@ pub struct Authenticated {
 /// `secret`, derives the token's Hawk key and verifies the MAC.
 ///
 /// Token expiry and timestamp skew are left to the caller, who gets both in the result.
-pub fn verify_authorization(
-    secret: &str,
-    authorization: &str,
-    target: RequestTarget<'_>,
-) -> Result<Authenticated, HawkError> {
+pub fn verify_authorization(secret: &str, authorization: &str, target: RequestTarget<'_>) -> Result<Authenticated, HawkError> {
     let header = HawkHeader::parse_authorization(authorization)?;
     let payload = parse(secret, &header.id)?;
     let key = derive_key(secret, &header.id, &payload.salt);
@@ -373,13 +335,9 @@ impl Fields {
 
     fn finish(self) -> Result<HawkHeader, HawkError> {
         let ts = self.ts.ok_or(HawkError::MissingAttribute("ts"))?;
-        let ts = if ts.bytes().all(|b| b.is_ascii_digit()) {
-            ts.parse::<u64>().ok()
-        } else {
-            None
-        }
-        .filter(|&secs| system_time(secs).is_some())
-        .ok_or(HawkError::BadTimestamp(ts))?;
+        let ts = if ts.bytes().all(|b| b.is_ascii_digit()) { ts.parse::<u64>().ok() } else { None }
+            .filter(|&secs| system_time(secs).is_some())
+            .ok_or(HawkError::BadTimestamp(ts))?;
         Ok(HawkHeader {
             id: self.id.ok_or(HawkError::MissingAttribute("id"))?,
             ts,
@@ -420,10 +378,7 @@ impl<'a> Cursor<'a> {
     }
 
     fn error(&self, reason: &'static str) -> HawkError {
-        HawkError::Syntax {
-            reason,
-            at: self.pos,
-        }
+        HawkError::Syntax { reason, at: self.pos }
     }
 
     fn expect(&mut self, wanted: char, reason: &'static str) -> Result<(), HawkError> {
@@ -439,16 +394,12 @@ impl<'a> Cursor<'a> {
         self.expect('"', "expected an opening quote")?;
         let mut value = String::new();
         loop {
-            let c = self
-                .peek()
-                .ok_or_else(|| self.error("unterminated quoted value"))?;
+            let c = self.peek().ok_or_else(|| self.error("unterminated quoted value"))?;
             self.pos += c.len_utf8();
             match c {
                 '"' => return Ok(value),
                 '\\' => {
-                    let escaped = self
-                        .peek()
-                        .ok_or_else(|| self.error("unterminated escape in quoted value"))?;
+                    let escaped = self.peek().ok_or_else(|| self.error("unterminated escape in quoted value"))?;
                     self.pos += escaped.len_utf8();
                     value.push(escaped);
                 }
@@ -464,35 +415,18 @@ mod tests {
     use crate::token::mint;
 
     fn target() -> RequestTarget<'static> {
-        RequestTarget {
-            method: "GET",
-            resource: "/1.5/42/storage/bookmarks?full=1",
-            host: "localhost",
-            port: 8000,
-        }
+        RequestTarget { method: "GET", resource: "/1.5/42/storage/bookmarks?full=1", host: "localhost", port: 8000 }
     }
 
     /// A header with no MAC yet and none of the optional attributes.
     fn unsigned(id: &str, ts: u64, nonce: &str) -> HawkHeader {
-        HawkHeader {
-            id: id.into(),
-            ts,
-            nonce: nonce.into(),
-            mac: String::new(),
-            hash: None,
-            ext: None,
-            app: None,
-            dlg: None,
-        }
+        HawkHeader { id: id.into(), ts, nonce: nonce.into(), mac: String::new(), hash: None, ext: None, app: None, dlg: None }
     }
 
     /// `header` with the MAC a client makes for `target` with the `hawk` crate.
     fn signed(key: &[u8], header: HawkHeader, target: RequestTarget<'_>) -> HawkHeader {
         let key = hawk::Key::new(key, hawk::DigestAlgorithm::Sha256).expect("key");
-        let hash = header
-            .hash
-            .as_deref()
-            .map(|h| STANDARD.decode(h).expect("hash"));
+        let hash = header.hash.as_deref().map(|h| STANDARD.decode(h).expect("hash"));
         let mac = hawk::mac::Mac::new(
             hawk::mac::MacType::Header,
             &key,
@@ -506,18 +440,13 @@ mod tests {
             header.ext.as_deref(),
         )
         .expect("mac");
-        HawkHeader {
-            mac: STANDARD.encode(mac.as_ref()),
-            ..header
-        }
+        HawkHeader { mac: STANDARD.encode(mac.as_ref()), ..header }
     }
 
     #[test]
     fn parses_a_typical_header_in_any_order() {
-        let header = HawkHeader::parse_authorization(
-            r#"Hawk mac="bWFj", ts="1700000000",id="tok=", nonce="n0nce",ext="e, x""#,
-        )
-        .expect("parse header");
+        let header = HawkHeader::parse_authorization(r#"Hawk mac="bWFj", ts="1700000000",id="tok=", nonce="n0nce",ext="e, x""#)
+            .expect("parse header");
         assert_eq!(header.id, "tok=");
         assert_eq!(header.ts, 1_700_000_000);
         assert_eq!(header.nonce, "n0nce");
@@ -528,10 +457,7 @@ mod tests {
 
     #[test]
     fn scheme_is_case_insensitive_and_escapes_are_read() {
-        let header = HawkHeader::parse_authorization(
-            "hAWK  id=\"a\\\"b\\\\c\" , ts = \"1\",nonce=\"\",mac=\"m\",",
-        )
-        .expect("parse header");
+        let header = HawkHeader::parse_authorization("hAWK  id=\"a\\\"b\\\\c\" , ts = \"1\",nonce=\"\",mac=\"m\",").expect("parse header");
         assert_eq!(header.id, "a\"b\\c");
         assert_eq!(header.nonce, "");
         // Display escapes what parsing unescaped.
@@ -549,41 +475,18 @@ mod tests {
             ("Hawk", |e| matches!(e, HawkError::NotHawk)),
             (r#"Hawk id=a"#, |e| matches!(e, HawkError::Syntax { .. })),
             (r#"Hawk id="a"#, |e| matches!(e, HawkError::Syntax { .. })),
-            (r#"Hawk id="a" ts="1""#, |e| {
-                matches!(e, HawkError::Syntax { .. })
-            }),
+            (r#"Hawk id="a" ts="1""#, |e| matches!(e, HawkError::Syntax { .. })),
             (r#"Hawk ="a""#, |e| matches!(e, HawkError::Syntax { .. })),
-            (
-                r#"Hawk id="a", ts="1", nonce="n", mac="m", user="x""#,
-                |e| matches!(e, HawkError::UnknownAttribute(name) if name == "user"),
-            ),
-            (
-                r#"Hawk id="a", id="b", ts="1", nonce="n", mac="m""#,
-                |e| matches!(e, HawkError::DuplicateAttribute(name) if name == "id"),
-            ),
-            (r#"Hawk ts="1", nonce="n", mac="m""#, |e| {
-                matches!(e, HawkError::MissingAttribute("id"))
-            }),
-            (r#"Hawk id="a", nonce="n", mac="m""#, |e| {
-                matches!(e, HawkError::MissingAttribute("ts"))
-            }),
-            (r#"Hawk id="a", ts="1", mac="m""#, |e| {
-                matches!(e, HawkError::MissingAttribute("nonce"))
-            }),
-            (r#"Hawk id="a", ts="1", nonce="n""#, |e| {
-                matches!(e, HawkError::MissingAttribute("mac"))
-            }),
-            (r#"Hawk id="a", ts="+1", nonce="n", mac="m""#, |e| {
-                matches!(e, HawkError::BadTimestamp(_))
-            }),
-            (r#"Hawk id="a", ts="1.5", nonce="n", mac="m""#, |e| {
-                matches!(e, HawkError::BadTimestamp(_))
-            }),
+            (r#"Hawk id="a", ts="1", nonce="n", mac="m", user="x""#, |e| matches!(e, HawkError::UnknownAttribute(name) if name == "user")),
+            (r#"Hawk id="a", id="b", ts="1", nonce="n", mac="m""#, |e| matches!(e, HawkError::DuplicateAttribute(name) if name == "id")),
+            (r#"Hawk ts="1", nonce="n", mac="m""#, |e| matches!(e, HawkError::MissingAttribute("id"))),
+            (r#"Hawk id="a", nonce="n", mac="m""#, |e| matches!(e, HawkError::MissingAttribute("ts"))),
+            (r#"Hawk id="a", ts="1", mac="m""#, |e| matches!(e, HawkError::MissingAttribute("nonce"))),
+            (r#"Hawk id="a", ts="1", nonce="n""#, |e| matches!(e, HawkError::MissingAttribute("mac"))),
+            (r#"Hawk id="a", ts="+1", nonce="n", mac="m""#, |e| matches!(e, HawkError::BadTimestamp(_))),
+            (r#"Hawk id="a", ts="1.5", nonce="n", mac="m""#, |e| matches!(e, HawkError::BadTimestamp(_))),
             // Past the range of SystemTime: `hawk::Header::from_str` panics on this one.
-            (
-                r#"Hawk id="a", ts="18446744073709551615", nonce="n", mac="m""#,
-                |e| matches!(e, HawkError::BadTimestamp(_)),
-            ),
+            (r#"Hawk id="a", ts="18446744073709551615", nonce="n", mac="m""#, |e| matches!(e, HawkError::BadTimestamp(_))),
         ];
         for (value, expected) in cases {
             let err = HawkHeader::parse_authorization(value).expect_err(value);
@@ -605,15 +508,8 @@ mod tests {
 
     #[test]
     fn mac_matches_the_hawk_specification_example() {
-        let target = RequestTarget {
-            method: "GET",
-            resource: "/resource/1?b=1&a=2",
-            host: "example.com",
-            port: 8000,
-        };
-        specification_example()
-            .verify(SPECIFICATION_KEY, target)
-            .expect("published mac verifies");
+        let target = RequestTarget { method: "GET", resource: "/resource/1?b=1&a=2", host: "example.com", port: 8000 };
+        specification_example().verify(SPECIFICATION_KEY, target).expect("published mac verifies");
         let signed = signed(SPECIFICATION_KEY, specification_example(), target);
         assert_eq!(signed, specification_example());
     }
@@ -621,50 +517,24 @@ mod tests {
     #[test]
     fn mac_covers_the_method_in_upper_and_the_host_in_lower_case() {
         // Hawk 1 normalizes both; the query stays exactly as sent.
-        let target = RequestTarget {
-            method: "get",
-            resource: "/resource/1?b=1&a=2",
-            host: "Example.COM",
-            port: 8000,
-        };
-        specification_example()
-            .verify(SPECIFICATION_KEY, target)
-            .expect("normalized request verifies");
-        let reordered = RequestTarget {
-            resource: "/resource/1?a=2&b=1",
-            ..target
-        };
-        assert!(matches!(
-            specification_example().verify(SPECIFICATION_KEY, reordered),
-            Err(HawkError::MacMismatch)
-        ));
+        let target = RequestTarget { method: "get", resource: "/resource/1?b=1&a=2", host: "Example.COM", port: 8000 };
+        specification_example().verify(SPECIFICATION_KEY, target).expect("normalized request verifies");
+        let reordered = RequestTarget { resource: "/resource/1?a=2&b=1", ..target };
+        assert!(matches!(specification_example().verify(SPECIFICATION_KEY, reordered), Err(HawkError::MacMismatch)));
     }
 
     #[test]
     fn mac_under_a_token_key_matches_known_answer() {
         // Computed with Python's hmac module; the key is the KAT token key of `token.rs`.
-        let header = HawkHeader {
-            mac: "1OR0QAPD83j4h+dnUZLNRi4uL5lJ3x5+nbWBQ8QngQg=".into(),
-            ..unsigned("id", 1_700_000_100, "Zm9vYmFy")
-        };
-        let target = RequestTarget {
-            method: "PUT",
-            resource: "/1.5/42/storage/bookmarks/abc?x=%2F",
-            host: "127.0.0.1",
-            port: 8000,
-        };
-        header
-            .verify(b"7Ch9H5SJskgHHeUe3klXi0XJGf_gxOxJIvFGBfJ-dvs=", target)
-            .expect("known mac verifies");
+        let header = HawkHeader { mac: "1OR0QAPD83j4h+dnUZLNRi4uL5lJ3x5+nbWBQ8QngQg=".into(), ..unsigned("id", 1_700_000_100, "Zm9vYmFy") };
+        let target = RequestTarget { method: "PUT", resource: "/1.5/42/storage/bookmarks/abc?x=%2F", host: "127.0.0.1", port: 8000 };
+        header.verify(b"7Ch9H5SJskgHHeUe3klXi0XJGf_gxOxJIvFGBfJ-dvs=", target).expect("known mac verifies");
     }
 
     #[test]
     fn payload_hash_matches_the_hawk_specification_example() {
         // Hawk README: "Thank you for flying Hawk" as text/plain hashes to this value.
-        assert_eq!(
-            payload_hash("text/plain; charset=utf-8", b"Thank you for flying Hawk"),
-            "Yi9LfIIFRtBEPt74PVmbTF/xVAwPn7ub15ePICfgnuY="
-        );
+        assert_eq!(payload_hash("text/plain; charset=utf-8", b"Thank you for flying Hawk"), "Yi9LfIIFRtBEPt74PVmbTF/xVAwPn7ub15ePICfgnuY=");
     }
 
     #[test]
@@ -673,96 +543,48 @@ mod tests {
         let header = signed(key, unsigned("id", 1_700_000_000, "abc"), target());
         header.verify(key, target()).expect("own mac verifies");
 
-        let other_port = RequestTarget {
-            port: 8001,
-            ..target()
-        };
-        let other_query = RequestTarget {
-            resource: "/1.5/42/storage/bookmarks?full=0",
-            ..target()
-        };
+        let other_port = RequestTarget { port: 8001, ..target() };
+        let other_query = RequestTarget { resource: "/1.5/42/storage/bookmarks?full=0", ..target() };
         for changed in [other_port, other_query] {
-            assert!(matches!(
-                header.verify(key, changed),
-                Err(HawkError::MacMismatch)
-            ));
+            assert!(matches!(header.verify(key, changed), Err(HawkError::MacMismatch)));
         }
-        assert!(matches!(
-            header.verify(b"other key", target()),
-            Err(HawkError::MacMismatch)
-        ));
-        let with_ext = HawkHeader {
-            ext: Some("x".into()),
-            ..header.clone()
-        };
-        assert!(matches!(
-            with_ext.verify(key, target()),
-            Err(HawkError::MacMismatch)
-        ));
-        let garbled = HawkHeader {
-            mac: "not base64!".into(),
-            ..header
-        };
-        assert!(matches!(
-            garbled.verify(key, target()),
-            Err(HawkError::BadMacEncoding)
-        ));
+        assert!(matches!(header.verify(b"other key", target()), Err(HawkError::MacMismatch)));
+        let with_ext = HawkHeader { ext: Some("x".into()), ..header.clone() };
+        assert!(matches!(with_ext.verify(key, target()), Err(HawkError::MacMismatch)));
+        let garbled = HawkHeader { mac: "not base64!".into(), ..header };
+        assert!(matches!(garbled.verify(key, target()), Err(HawkError::BadMacEncoding)));
     }
 
     #[test]
     fn verify_covers_the_payload_hash() {
         let key = b"some key";
         let hash = payload_hash("application/json", b"{}");
-        let header = HawkHeader {
-            hash: Some(hash),
-            ..unsigned("id", 1_700_000_000, "abc")
-        };
+        let header = HawkHeader { hash: Some(hash), ..unsigned("id", 1_700_000_000, "abc") };
         let header = signed(key, header, target());
         header.verify(key, target()).expect("hash as signed");
-        let other = HawkHeader {
-            hash: Some(payload_hash("application/json", b"[]")),
-            ..header.clone()
-        };
-        assert!(matches!(
-            other.verify(key, target()),
-            Err(HawkError::MacMismatch)
-        ));
-        let garbled = HawkHeader {
-            hash: Some("not base64!".into()),
-            ..header
-        };
-        assert!(matches!(
-            garbled.verify(key, target()),
-            Err(HawkError::BadHashEncoding)
-        ));
+        let other = HawkHeader { hash: Some(payload_hash("application/json", b"[]")), ..header.clone() };
+        assert!(matches!(other.verify(key, target()), Err(HawkError::MacMismatch)));
+        let garbled = HawkHeader { hash: Some("not base64!".into()), ..header };
+        assert!(matches!(garbled.verify(key, target()), Err(HawkError::BadHashEncoding)));
     }
 
     #[test]
     fn method_and_host_case_do_not_matter() {
         let key = b"k";
         let header = signed(key, unsigned("id", 1, "n"), target());
-        let shouted = RequestTarget {
-            method: "get",
-            host: "LOCALHOST",
-            ..target()
-        };
+        let shouted = RequestTarget { method: "get", host: "LOCALHOST", ..target() };
         header.verify(key, shouted).expect("case-insensitive parts");
     }
 
     #[test]
     fn host_header_splits_into_host_and_port() {
-        let split = |value| {
-            RequestTarget::from_host_header("GET", "/", value, 80).map(|t| (t.host, t.port))
-        };
+        let split = |value| RequestTarget::from_host_header("GET", "/", value, 80).map(|t| (t.host, t.port));
         assert_eq!(split("example.com").ok(), Some(("example.com", 80)));
         assert_eq!(split("127.0.0.1:8000").ok(), Some(("127.0.0.1", 8000)));
         assert_eq!(split("[::1]:8000").ok(), Some(("[::1]", 8000)));
         assert_eq!(split("[::1]").ok(), Some(("[::1]", 80)));
         for bad in ["", ":80", "host:port", "[::1", "[::1]x", "host:99999"] {
-            assert!(
-                matches!(split(bad), Err(HawkError::BadHost(_))),
-                "{bad:?} was accepted"
-            );
+            assert!(matches!(split(bad), Err(HawkError::BadHost(_))), "{bad:?} was accepted");
         }
     }
 
@@ -774,41 +596,22 @@ mod tests {
         assert_eq!(header.skew(at(970)), Duration::from_secs(30));
         let unreachable = unsigned("id", u64::MAX, "n");
         assert_eq!(unreachable.skew(at(1_000)), Duration::MAX);
-        assert!(matches!(
-            unreachable.verify(b"k", target()),
-            Err(HawkError::BadTimestamp(_))
-        ));
+        assert!(matches!(unreachable.verify(b"k", target()), Err(HawkError::BadTimestamp(_))));
     }
 
     #[test]
     fn verify_authorization_chains_token_and_mac() {
         let secret = "secret";
-        let creds = mint(
-            secret,
-            &TokenPayload::new(42, "http://localhost:8000", 5, "abcdef"),
-        );
-        let header = signed(
-            creds.key.as_bytes(),
-            unsigned(&creds.id, 1_700_000_000, "nonce"),
-            target(),
-        );
+        let creds = mint(secret, &TokenPayload::new(42, "http://localhost:8000", 5, "abcdef"));
+        let header = signed(creds.key.as_bytes(), unsigned(&creds.id, 1_700_000_000, "nonce"), target());
         let value = header.to_string();
 
         let ok = verify_authorization(secret, &value, target()).expect("authenticate");
         assert_eq!(ok.payload.uid, 42);
         assert_eq!(ok.header, header);
 
-        assert!(matches!(
-            verify_authorization("other", &value, target()),
-            Err(HawkError::Token(TokenError::BadSignature))
-        ));
-        let elsewhere = RequestTarget {
-            resource: "/1.5/43/storage/bookmarks?full=1",
-            ..target()
-        };
-        assert!(matches!(
-            verify_authorization(secret, &value, elsewhere),
-            Err(HawkError::MacMismatch)
-        ));
+        assert!(matches!(verify_authorization("other", &value, target()), Err(HawkError::Token(TokenError::BadSignature))));
+        let elsewhere = RequestTarget { resource: "/1.5/43/storage/bookmarks?full=1", ..target() };
+        assert!(matches!(verify_authorization(secret, &value, elsewhere), Err(HawkError::MacMismatch)));
     }
 }

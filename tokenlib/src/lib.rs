@@ -19,9 +19,5 @@ mod hawk;
 mod kdf;
 mod token;
 
-pub use hawk::{
-    Authenticated, HawkError, HawkHeader, RequestTarget, payload_hash, verify_authorization,
-};
-pub use token::{
-    Credentials, DEFAULT_SALT_BYTES, TokenError, TokenPayload, derive_key, mint, parse, random_salt,
-};
+pub use hawk::{Authenticated, HawkError, HawkHeader, RequestTarget, payload_hash, verify_authorization};
+pub use token::{Credentials, DEFAULT_SALT_BYTES, TokenError, TokenPayload, derive_key, mint, parse, random_salt};

@@ -23,10 +23,8 @@ const DERIVE_INFO_PREFIX: &[u8] = b"services.mozilla.com/tokenlib/v1/derive/";
 pub const DEFAULT_SALT_BYTES: usize = 3;
 
 /// Python's `urlsafe_b64decode` wants padding, but clients and proxies sometimes strip it.
-const URL_SAFE_ANY_PADDING: GeneralPurpose = GeneralPurpose::new(
-    &alphabet::URL_SAFE,
-    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
-);
+const URL_SAFE_ANY_PADDING: GeneralPurpose =
+    GeneralPurpose::new(&alphabet::URL_SAFE, GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent));
 
 /// What a token says about its holder, as the tokenserver signs it.
 ///
@@ -78,23 +76,13 @@ impl TokenPayload {
     }
 
     /// A payload expiring `ttl` from now, with a fresh salt drawn from `rng`.
-    pub fn valid_for<R: Rng + ?Sized>(
-        uid: u64,
-        node: impl Into<String>,
-        ttl: Duration,
-        rng: &mut R,
-    ) -> Self {
+    pub fn valid_for<R: Rng + ?Sized>(uid: u64, node: impl Into<String>, ttl: Duration, rng: &mut R) -> Self {
         let expires = unix_seconds(SystemTime::now()).saturating_add(ttl.as_secs());
         Self::new(uid, node, expires, random_salt(rng))
     }
 
     /// A payload that expired `ago` before now, with a fresh salt drawn from `rng`.
-    pub fn expired_for<R: Rng + ?Sized>(
-        uid: u64,
-        node: impl Into<String>,
-        ago: Duration,
-        rng: &mut R,
-    ) -> Self {
+    pub fn expired_for<R: Rng + ?Sized>(uid: u64, node: impl Into<String>, ago: Duration, rng: &mut R) -> Self {
         let expires = unix_seconds(SystemTime::now()).saturating_sub(ago.as_secs());
         Self::new(uid, node, expires, random_salt(rng))
     }
@@ -122,10 +110,7 @@ pub struct Credentials {
 impl fmt::Debug for Credentials {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Debug output lands in logs and reports; the key would let a reader forge requests.
-        f.debug_struct("Credentials")
-            .field("id", &self.id)
-            .field("key", &"<redacted>")
-            .finish()
+        f.debug_struct("Credentials").field("id", &self.id).field("key", &"<redacted>").finish()
     }
 }
 
@@ -164,9 +149,7 @@ pub fn mint(secret: &str, payload: &TokenPayload) -> Credentials {
 ///
 /// Expiry is not checked: see [`TokenPayload::is_expired_at`].
 pub fn parse(secret: &str, token_id: &str) -> Result<TokenPayload, TokenError> {
-    let bytes = URL_SAFE_ANY_PADDING
-        .decode(token_id)
-        .map_err(|_| TokenError::Encoding)?;
+    let bytes = URL_SAFE_ANY_PADDING.decode(token_id).map_err(|_| TokenError::Encoding)?;
     if bytes.len() <= OUTPUT_LEN {
         return Err(TokenError::TooShort { len: bytes.len() });
     }
@@ -280,17 +263,13 @@ mod tests {
     fn mint_then_parse_round_trips() {
         let payload = sample_payload();
         let creds = mint(SECRET, &payload);
-        assert_eq!(
-            parse(SECRET, &creds.id).expect("parse minted token"),
-            payload
-        );
+        assert_eq!(parse(SECRET, &creds.id).expect("parse minted token"), payload);
         assert_eq!(creds.key, derive_key(SECRET, &creds.id, &payload.salt));
     }
 
     // Known answers computed independently with Python's hmac, hashlib and base64 modules
     // (HKDF written out from RFC 5869), not with this crate.
-    const KAT_SIGNING_KEY: &str =
-        "ca50531355a39e0d3e20e0d998b389fde44fdb5ad41a300869dec7fdff788784";
+    const KAT_SIGNING_KEY: &str = "ca50531355a39e0d3e20e0d998b389fde44fdb5ad41a300869dec7fdff788784";
     const KAT_ID: &str = "eyJ1aWQiOjQyLCJub2RlIjoiaHR0cDovLzEyNy4wLjAuMTo4MDAwIiwiZXhwaXJlcyI6MTcwMDAwMDAwMCwic2FsdCI6ImExYjJjMyIsImZ4YV91aWQiOiJmNWM0YWIzY2JiMGY0ZDlhYTFiNWQwZTVlNWM1YjVhNSIsImZ4YV9raWQiOiIxNzAwMDAwMDAwMDAwLWFiYyJ9vlDPUdEFuhk7snkE5ubHomB75kCmsKy5MYGe3fXQz5Y=";
     const KAT_KEY: &str = "7Ch9H5SJskgHHeUe3klXi0XJGf_gxOxJIvFGBfJ-dvs=";
     /// `json.dumps` output (spaces, float expiry) signed the way Python tokenlib signs it.
@@ -312,14 +291,8 @@ mod tests {
     #[test]
     fn parse_accepts_python_tokenlib_output() {
         let payload = parse(SECRET, KAT_PYTHON_ID).expect("parse python token");
-        assert_eq!(
-            payload,
-            TokenPayload::new(7, "https://sync.example.com", 1_700_000_123, "0ff1ce")
-        );
-        assert_eq!(
-            derive_key(SECRET, KAT_PYTHON_ID, &payload.salt),
-            KAT_PYTHON_KEY
-        );
+        assert_eq!(payload, TokenPayload::new(7, "https://sync.example.com", 1_700_000_123, "0ff1ce"));
+        assert_eq!(derive_key(SECRET, KAT_PYTHON_ID, &payload.salt), KAT_PYTHON_KEY);
     }
 
     #[test]
@@ -327,21 +300,14 @@ mod tests {
         let payload = sample_payload();
         let creds = mint(SECRET, &payload);
         let unpadded = creds.id.trim_end_matches('=');
-        assert_ne!(
-            unpadded.len(),
-            creds.id.len(),
-            "the sample should need padding"
-        );
+        assert_ne!(unpadded.len(), creds.id.len(), "the sample should need padding");
         assert_eq!(parse(SECRET, unpadded).expect("parse unpadded"), payload);
     }
 
     #[test]
     fn parse_rejects_another_secret() {
         let creds = mint(SECRET, &sample_payload());
-        assert!(matches!(
-            parse("another secret", &creds.id),
-            Err(TokenError::BadSignature)
-        ));
+        assert!(matches!(parse("another secret", &creds.id), Err(TokenError::BadSignature)));
     }
 
     #[test]
@@ -353,25 +319,16 @@ mod tests {
             let mut altered = bytes.clone();
             altered[index] ^= 0x01;
             let result = parse(SECRET, &URL_SAFE.encode(&altered));
-            assert!(
-                matches!(result, Err(TokenError::BadSignature)),
-                "byte {index}: {result:?}"
-            );
+            assert!(matches!(result, Err(TokenError::BadSignature)), "byte {index}: {result:?}");
         }
     }
 
     #[test]
     fn parse_rejects_malformed_ids() {
-        assert!(matches!(
-            parse(SECRET, "not base64!"),
-            Err(TokenError::Encoding)
-        ));
+        assert!(matches!(parse(SECRET, "not base64!"), Err(TokenError::Encoding)));
         // Standard-alphabet characters are not part of the url-safe alphabet.
         assert!(matches!(parse(SECRET, "ab+/"), Err(TokenError::Encoding)));
-        assert!(matches!(
-            parse(SECRET, "YWJj"),
-            Err(TokenError::TooShort { len: 3 })
-        ));
+        assert!(matches!(parse(SECRET, "YWJj"), Err(TokenError::TooShort { len: 3 })));
     }
 
     #[test]
@@ -391,20 +348,14 @@ mod tests {
         assert_eq!(payload.hashed_device_id.as_deref(), Some("d"));
         assert_eq!(payload.extra["tokenserver_origin"], "rust");
         let written = serde_json::to_string(&payload).expect("serialize payload");
-        assert!(
-            written.contains(r#""tokenserver_origin":"rust""#),
-            "{written}"
-        );
+        assert!(written.contains(r#""tokenserver_origin":"rust""#), "{written}");
     }
 
     #[test]
     fn payload_rejects_impossible_expiry() {
         for expires in ["-1", "-0.5", "1e30", "\"soon\""] {
             let json = format!(r#"{{"uid":1,"node":"n","expires":{expires},"salt":"s"}}"#);
-            assert!(
-                serde_json::from_str::<TokenPayload>(&json).is_err(),
-                "expires {expires} was accepted"
-            );
+            assert!(serde_json::from_str::<TokenPayload>(&json).is_err(), "expires {expires} was accepted");
         }
     }
 

@@ -4,8 +4,7 @@
 use deadpool_postgres::Pool;
 
 /// Every migration, in order. Versions are never reused or edited once released.
-const MIGRATIONS: &[(i32, &str, &str)] =
-    &[(1, "schema", include_str!("../../migrations/0001_schema.sql"))];
+const MIGRATIONS: &[(i32, &str, &str)] = &[(1, "schema", include_str!("../../migrations/0001_schema.sql"))];
 
 /// An arbitrary constant naming this server's migration lock.
 const MIGRATION_LOCK: i64 = 0x5359_4e43_4d49_4752;
@@ -37,12 +36,7 @@ async fn apply_missing(conn: &mut deadpool_postgres::Object) -> Result<usize, Mi
              applied_at TIMESTAMPTZ NOT NULL DEFAULT clock_timestamp())",
     )
     .await?;
-    let applied: Vec<i32> = conn
-        .query("SELECT version FROM reference_backend_migrations", &[])
-        .await?
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
+    let applied: Vec<i32> = conn.query("SELECT version FROM reference_backend_migrations", &[]).await?.iter().map(|r| r.get(0)).collect();
     let mut count = 0;
     for &(version, name, sql) in MIGRATIONS {
         if applied.contains(&version) {
@@ -50,11 +44,7 @@ async fn apply_missing(conn: &mut deadpool_postgres::Object) -> Result<usize, Mi
         }
         let tx = conn.transaction().await?;
         tx.batch_execute(sql).await.map_err(|source| MigrateError::Apply { version, name, source })?;
-        tx.execute(
-            "INSERT INTO reference_backend_migrations (version, name) VALUES ($1, $2)",
-            &[&version, &name],
-        )
-        .await?;
+        tx.execute("INSERT INTO reference_backend_migrations (version, name) VALUES ($1, $2)", &[&version, &name]).await?;
         tx.commit().await?;
         tracing::info!(version, name, "applied migration");
         count += 1;

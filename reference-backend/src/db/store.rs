@@ -24,6 +24,27 @@ type Result<T, E = ApiError> = std::result::Result<T, E>;
 /// How long a write waits for the clock to pass the user's storage ts before answering 409.
 const MAX_CLOCK_WAIT: Duration = Duration::from_secs(2);
 
+/// Stages records in `batch_bsos`; a restaged id merges field by field, an explicit null
+/// (`*_cleared`) replacing what was staged before (F-03).
+const RESTAGE_SQL: &str = "INSERT INTO batch_bsos (user_id, collection_id, batch_id, batch_bso_id, payload, \
+                   payload_cleared, sortindex, sortindex_cleared, ttl, ttl_cleared) \
+                 SELECT $1, $2, $3, r.id, r.payload, r.p_null, r.sortindex, r.s_null, r.ttl, r.t_null \
+                 FROM unnest($4::text[], $5::text[], $6::bool[], $7::int4[], $8::bool[], $9::int8[], \
+                             $10::bool[]) AS r(id, payload, p_null, sortindex, s_null, ttl, t_null) \
+                 ON CONFLICT (user_id, collection_id, batch_id, batch_bso_id) DO UPDATE SET \
+                   payload = CASE WHEN EXCLUDED.payload IS NOT NULL OR EXCLUDED.payload_cleared \
+                             THEN EXCLUDED.payload ELSE batch_bsos.payload END, \
+                   payload_cleared = CASE WHEN EXCLUDED.payload IS NOT NULL OR EXCLUDED.payload_cleared \
+                             THEN EXCLUDED.payload_cleared ELSE batch_bsos.payload_cleared END, \
+                   sortindex = CASE WHEN EXCLUDED.sortindex IS NOT NULL OR EXCLUDED.sortindex_cleared \
+                             THEN EXCLUDED.sortindex ELSE batch_bsos.sortindex END, \
+                   sortindex_cleared = CASE WHEN EXCLUDED.sortindex IS NOT NULL OR EXCLUDED.sortindex_cleared \
+                             THEN EXCLUDED.sortindex_cleared ELSE batch_bsos.sortindex_cleared END, \
+                   ttl = CASE WHEN EXCLUDED.ttl IS NOT NULL OR EXCLUDED.ttl_cleared \
+                             THEN EXCLUDED.ttl ELSE batch_bsos.ttl END, \
+                   ttl_cleared = CASE WHEN EXCLUDED.ttl IS NOT NULL OR EXCLUDED.ttl_cleared \
+                             THEN EXCLUDED.ttl_cleared ELSE batch_bsos.ttl_cleared END";
+
 /// What a successful write reports back.
 #[derive(Debug, Clone, Copy)]
 pub struct WriteOutcome {
@@ -86,11 +107,7 @@ pub enum ConnectError {
 /// Opens a pool of connections to `url` and checks that one works.
 pub async fn connect(url: &str, max_size: usize) -> Result<Pool, ConnectError> {
     let pg: tokio_postgres::Config = url.parse().map_err(|e| ConnectError::BadUrl(format!("{e}")))?;
-    let manager = Manager::from_config(
-        pg,
-        NoTls,
-        ManagerConfig { recycling_method: RecyclingMethod::Fast },
-    );
+    let manager = Manager::from_config(pg, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
     let pool = Pool::builder(manager)
         .max_size(max_size)
         .runtime(Runtime::Tokio1)
@@ -202,11 +219,7 @@ impl Store {
     // ---- reads -------------------------------------------------------------------------------
 
     async fn storage_ts_in(&self, client: &impl GenericClient, uid: i64) -> Result<Ts> {
-        let stmt = client
-            .prepare_cached(
-                "SELECT max(modified) FROM user_collections WHERE user_id = $1 AND modified > $2",
-            )
-            .await?;
+        let stmt = client.prepare_cached("SELECT max(modified) FROM user_collections WHERE user_id = $1 AND modified > $2").await?;
         let row = client.query_one(&stmt, &[&uid, &PRETOUCH.to_system()]).await?;
         let ts: Option<std::time::SystemTime> = row.get(0);
         Ok(ts.map_or(Ts::ZERO, Ts::from_system))
@@ -219,11 +232,7 @@ impl Store {
     }
 
     async fn collection_row(&self, client: &impl GenericClient, uid: i64, cid: i32) -> Result<CollectionRow> {
-        let stmt = client
-            .prepare_cached(
-                "SELECT modified FROM user_collections WHERE user_id = $1 AND collection_id = $2",
-            )
-            .await?;
+        let stmt = client.prepare_cached("SELECT modified FROM user_collections WHERE user_id = $1 AND collection_id = $2").await?;
         Ok(match client.query_opt(&stmt, &[&uid, &cid]).await? {
             None => CollectionRow::Missing,
             Some(row) => {
@@ -275,10 +284,7 @@ impl Store {
     }
 
     async fn usage_in(&self, client: &impl GenericClient, uid: i64, at: Ts) -> Result<i64> {
-        let sql = format!(
-            "SELECT coalesce(sum({}(payload)), 0)::bigint FROM bsos WHERE user_id = $1 AND expiry > $2",
-            self.size_fn
-        );
+        let sql = format!("SELECT coalesce(sum({}(payload)), 0)::bigint FROM bsos WHERE user_id = $1 AND expiry > $2", self.size_fn);
         let stmt = client.prepare_cached(&sql).await?;
         let row = client.query_one(&stmt, &[&uid, &at.to_system()]).await?;
         Ok(row.get(0))
@@ -304,30 +310,18 @@ impl Store {
             .await?;
         let now = self.clock.now_for(uid).to_system();
         let row = conn.query_opt(&stmt, &[&uid, &cid, &id, &now]).await?;
-        Ok(row.map(|r| Bso {
-            id: r.get(0),
-            modified: row_ts(&r, 1),
-            payload: r.get(2),
-            sortindex: r.get(3),
-        }))
+        Ok(row.map(|r| Bso { id: r.get(0), modified: row_ts(&r, 1), payload: r.get(2), sortindex: r.get(3) }))
     }
 
     /// A page of live records (area C). Returns the records and the offset of the next page when
     /// a `limit` cut the listing short (C-11).
-    pub async fn get_bsos(
-        &self,
-        uid: i64,
-        name: &str,
-        query: &Query,
-        full: bool,
-    ) -> Result<(Vec<Bso>, Option<u64>)> {
+    pub async fn get_bsos(&self, uid: i64, name: &str, query: &Query, full: bool) -> Result<(Vec<Bso>, Option<u64>)> {
         let conn = self.conn().await?;
         let Some(cid) = self.lookup_collection(&conn, name).await? else {
             return Ok((Vec::new(), None));
         };
         let now = self.clock.now_for(uid).to_system();
-        let mut params: Vec<Box<dyn ToSql + Sync + Send>> =
-            vec![Box::new(uid), Box::new(cid), Box::new(now)];
+        let mut params: Vec<Box<dyn ToSql + Sync + Send>> = vec![Box::new(uid), Box::new(cid), Box::new(now)];
         let mut sql = String::from(if full {
             "SELECT bso_id, modified, payload, sortindex FROM bsos"
         } else {
@@ -338,7 +332,8 @@ impl Store {
             params.push(Box::new(ids.clone()));
             sql.push_str(&format!(" AND bso_id = ANY(${})", params.len()));
         }
-        if let Some(newer) = query.newer {
+        let newer = if self.config.faults.ids_ignore_newer && query.ids.is_some() { None } else { query.newer };
+        if let Some(newer) = newer {
             params.push(Box::new(newer.to_system()));
             let op = if self.config.faults.newer_inclusive { ">=" } else { ">" };
             sql.push_str(&format!(" AND modified {op} ${}", params.len()));
@@ -363,10 +358,8 @@ impl Store {
 
         let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| &**p as &(dyn ToSql + Sync)).collect();
         let rows = conn.query(&sql, &refs).await?;
-        let mut bsos: Vec<Bso> = rows
-            .iter()
-            .map(|r| Bso { id: r.get(0), modified: row_ts(r, 1), payload: r.get(2), sortindex: r.get(3) })
-            .collect();
+        let mut bsos: Vec<Bso> =
+            rows.iter().map(|r| Bso { id: r.get(0), modified: row_ts(r, 1), payload: r.get(2), sortindex: r.get(3) }).collect();
         let mut next = None;
         if let Some(limit) = query.limit {
             if bsos.len() as u64 > limit {
@@ -434,14 +427,7 @@ impl Store {
     }
 
     /// Sets `count` and `total_bytes` from the records alive at `t` (K-13, K-14).
-    async fn recompute_totals(
-        &self,
-        tx: &deadpool_postgres::Transaction<'_>,
-        uid: i64,
-        cid: i32,
-        t: Ts,
-        keep_count: bool,
-    ) -> Result<()> {
+    async fn recompute_totals(&self, tx: &deadpool_postgres::Transaction<'_>, uid: i64, cid: i32, t: Ts, keep_count: bool) -> Result<()> {
         let count = if keep_count { "count" } else { "x.n" };
         let sql = format!(
             "UPDATE user_collections SET count = {count}, total_bytes = x.bytes \
@@ -470,14 +456,7 @@ impl Store {
 
     /// Writes records at T with PUT semantics (K-02 step 4): an expired row is replaced whole, a
     /// live one gets the supplied fields, a missing one is created with defaults.
-    async fn apply_records(
-        &self,
-        tx: &deadpool_postgres::Transaction<'_>,
-        uid: i64,
-        cid: i32,
-        t: Ts,
-        records: &[BsoWrite],
-    ) -> Result<()> {
+    async fn apply_records(&self, tx: &deadpool_postgres::Transaction<'_>, uid: i64, cid: i32, t: Ts, records: &[BsoWrite]) -> Result<()> {
         self.touch_collection(tx, uid, cid, t).await?;
         if !records.is_empty() {
             let mut c = Columns::new(records);
@@ -487,13 +466,15 @@ impl Store {
                 }
             }
             let ts = t.to_system();
-            let stmt = tx
-                .prepare_cached(
-                    "DELETE FROM bsos WHERE user_id = $1 AND collection_id = $2 \
-                     AND bso_id = ANY($3) AND expiry <= $4",
-                )
-                .await?;
-            tx.execute(&stmt, &[&uid, &cid, &c.ids, &ts]).await?;
+            if !self.config.faults.expired_rewrite_in_place {
+                let stmt = tx
+                    .prepare_cached(
+                        "DELETE FROM bsos WHERE user_id = $1 AND collection_id = $2 \
+                         AND bso_id = ANY($3) AND expiry <= $4",
+                    )
+                    .await?;
+                tx.execute(&stmt, &[&uid, &cid, &c.ids, &ts]).await?;
+            }
             let stmt = tx
                 .prepare_cached(
                     "UPDATE bsos b SET \
@@ -535,11 +516,7 @@ impl Store {
                      ON CONFLICT (user_id, collection_id, bso_id) DO NOTHING",
                 )
                 .await?;
-            tx.execute(
-                &stmt,
-                &[&uid, &cid, &c.ids, &ts, &NEVER_EXPIRES_SECS, &c.payloads, &c.sortindexes, &c.ttls],
-            )
-            .await?;
+            tx.execute(&stmt, &[&uid, &cid, &c.ids, &ts, &NEVER_EXPIRES_SECS, &c.payloads, &c.sortindexes, &c.ttls]).await?;
         }
         self.recompute_totals(tx, uid, cid, t, false).await
     }
@@ -616,9 +593,7 @@ impl Store {
             return Ok(None);
         }
         let t = self.next_ts(uid, storage_ts).await?;
-        let stmt = tx
-            .prepare_cached("DELETE FROM bsos WHERE user_id = $1 AND collection_id = $2 AND bso_id = $3")
-            .await?;
+        let stmt = tx.prepare_cached("DELETE FROM bsos WHERE user_id = $1 AND collection_id = $2 AND bso_id = $3").await?;
         tx.execute(&stmt, &[&uid, &cid, &id]).await?;
         self.touch_collection(&tx, uid, cid, t).await?;
         self.recompute_totals(&tx, uid, cid, t, self.config.faults.stale_count_on_delete).await?;
@@ -664,9 +639,7 @@ impl Store {
         };
         let row = self.collection_row(&tx, uid, cid).await?;
         Self::check_unmodified(row.ts(), unmodified_since)?;
-        let delete = tx
-            .prepare_cached("DELETE FROM user_collections WHERE user_id = $1 AND collection_id = $2")
-            .await?;
+        let delete = tx.prepare_cached("DELETE FROM user_collections WHERE user_id = $1 AND collection_id = $2").await?;
         match row {
             CollectionRow::Missing => return Ok(WriteOutcome::unchanged(storage_ts)),
             CollectionRow::Placeholder => {
@@ -720,13 +693,7 @@ impl Store {
 
     /// Ids and payload sizes staged in a live batch, or 400/0 when the batch is unknown here
     /// (F-13, F-14, F-15, F-16).
-    async fn staged(
-        &self,
-        tx: &deadpool_postgres::Transaction<'_>,
-        uid: i64,
-        cid: i32,
-        batch: Uuid,
-    ) -> Result<Vec<BsoWrite>> {
+    async fn staged(&self, tx: &deadpool_postgres::Transaction<'_>, uid: i64, cid: i32, batch: Uuid) -> Result<Vec<BsoWrite>> {
         let stmt = tx
             .prepare_cached(
                 "SELECT 1 FROM batches WHERE user_id = $1 AND collection_id = $2 AND batch_id = $3 \
@@ -784,14 +751,7 @@ impl Store {
         Ok(bytes as i64)
     }
 
-    async fn stage(
-        &self,
-        tx: &deadpool_postgres::Transaction<'_>,
-        uid: i64,
-        cid: i32,
-        batch: Uuid,
-        records: &[BsoWrite],
-    ) -> Result<()> {
+    async fn stage(&self, tx: &deadpool_postgres::Transaction<'_>, uid: i64, cid: i32, batch: Uuid, records: &[BsoWrite]) -> Result<()> {
         if records.is_empty() {
             return Ok(());
         }
@@ -799,44 +759,17 @@ impl Store {
         let payload_null: Vec<bool> = records.iter().map(|r| r.payload == Field::Null).collect();
         let sortindex_null: Vec<bool> = records.iter().map(|r| r.sortindex == Field::Null).collect();
         let ttl_null: Vec<bool> = records.iter().map(|r| r.ttl == Field::Null).collect();
-        let stmt = tx
-            .prepare_cached(
-                "INSERT INTO batch_bsos (user_id, collection_id, batch_id, batch_bso_id, payload, \
-                   payload_cleared, sortindex, sortindex_cleared, ttl, ttl_cleared) \
-                 SELECT $1, $2, $3, r.id, r.payload, r.p_null, r.sortindex, r.s_null, r.ttl, r.t_null \
-                 FROM unnest($4::text[], $5::text[], $6::bool[], $7::int4[], $8::bool[], $9::int8[], \
-                             $10::bool[]) AS r(id, payload, p_null, sortindex, s_null, ttl, t_null) \
-                 ON CONFLICT (user_id, collection_id, batch_id, batch_bso_id) DO UPDATE SET \
-                   payload = CASE WHEN EXCLUDED.payload IS NOT NULL OR EXCLUDED.payload_cleared \
-                             THEN EXCLUDED.payload ELSE batch_bsos.payload END, \
-                   payload_cleared = CASE WHEN EXCLUDED.payload IS NOT NULL OR EXCLUDED.payload_cleared \
-                             THEN EXCLUDED.payload_cleared ELSE batch_bsos.payload_cleared END, \
-                   sortindex = CASE WHEN EXCLUDED.sortindex IS NOT NULL OR EXCLUDED.sortindex_cleared \
-                             THEN EXCLUDED.sortindex ELSE batch_bsos.sortindex END, \
-                   sortindex_cleared = CASE WHEN EXCLUDED.sortindex IS NOT NULL OR EXCLUDED.sortindex_cleared \
-                             THEN EXCLUDED.sortindex_cleared ELSE batch_bsos.sortindex_cleared END, \
-                   ttl = CASE WHEN EXCLUDED.ttl IS NOT NULL OR EXCLUDED.ttl_cleared \
-                             THEN EXCLUDED.ttl ELSE batch_bsos.ttl END, \
-                   ttl_cleared = CASE WHEN EXCLUDED.ttl IS NOT NULL OR EXCLUDED.ttl_cleared \
-                             THEN EXCLUDED.ttl_cleared ELSE batch_bsos.ttl_cleared END",
-            )
+        let sql = if self.config.faults.restage_null_ignored {
+            RESTAGE_SQL
+                .replace(" OR EXCLUDED.payload_cleared", "")
+                .replace(" OR EXCLUDED.sortindex_cleared", "")
+                .replace(" OR EXCLUDED.ttl_cleared", "")
+        } else {
+            RESTAGE_SQL.to_owned()
+        };
+        let stmt = tx.prepare_cached(&sql).await?;
+        tx.execute(&stmt, &[&uid, &cid, &batch, &c.ids, &c.payloads, &payload_null, &c.sortindexes, &sortindex_null, &c.ttls, &ttl_null])
             .await?;
-        tx.execute(
-            &stmt,
-            &[
-                &uid,
-                &cid,
-                &batch,
-                &c.ids,
-                &c.payloads,
-                &payload_null,
-                &c.sortindexes,
-                &sortindex_null,
-                &c.ttls,
-                &ttl_null,
-            ],
-        )
-        .await?;
         Ok(())
     }
 
@@ -868,11 +801,7 @@ impl Store {
         }
         let batch = Uuid::new_v4();
         let expiry = Ts::from_millis(self.clock.now_for(uid).0 + self.config.batch_lifetime.as_millis() as i64).truncate();
-        let stmt = tx
-            .prepare_cached(
-                "INSERT INTO batches (user_id, collection_id, batch_id, expiry) VALUES ($1, $2, $3, $4)",
-            )
-            .await?;
+        let stmt = tx.prepare_cached("INSERT INTO batches (user_id, collection_id, batch_id, expiry) VALUES ($1, $2, $3, $4)").await?;
         tx.execute(&stmt, &[&uid, &cid, &batch, &expiry.to_system()]).await?;
         self.stage(&tx, uid, cid, batch, records).await?;
         let quota_remaining = self.quota_remaining(&tx, uid, self.clock.now_for(uid)).await?;
@@ -931,7 +860,9 @@ impl Store {
     ) -> Result<WriteOutcome> {
         let mut conn = self.conn().await?;
         let tx = conn.transaction().await?;
-        let storage_ts = self.lock_user(&tx, uid).await?;
+        // The unlocked_commit fault reads the storage ts without serializing with other writes.
+        let storage_ts =
+            if self.config.faults.unlocked_commit { self.storage_ts_in(&tx, uid).await? } else { self.lock_user(&tx, uid).await? };
         let (cid, staged, row) = self.open_batch(&tx, uid, name, batch).await?;
         let checked = Self::check_unmodified(row.ts(), unmodified_since)
             .and_then(|()| self.check_batch_totals(&Self::merge_staged(staged.clone(), records)));
@@ -947,9 +878,7 @@ impl Store {
         let merged = Self::merge_staged(staged, records);
         let t = self.next_ts(uid, storage_ts).await?;
         self.apply_records(&tx, uid, cid, t, &merged).await?;
-        let stmt = tx
-            .prepare_cached("DELETE FROM batches WHERE user_id = $1 AND collection_id = $2 AND batch_id = $3")
-            .await?;
+        let stmt = tx.prepare_cached("DELETE FROM batches WHERE user_id = $1 AND collection_id = $2 AND batch_id = $3").await?;
         tx.execute(&stmt, &[&uid, &cid, &batch]).await?;
         let quota_remaining = self.quota_remaining(&tx, uid, t).await?;
         tx.commit().await?;

@@ -14,11 +14,7 @@ use crate::config::Config;
 use crate::error::ApiError;
 
 fn first_header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .map(|v| v.split(',').next().unwrap_or("").trim())
-        .filter(|v| !v.is_empty())
+    headers.get(name).and_then(|v| v.to_str().ok()).map(|v| v.split(',').next().unwrap_or("").trim()).filter(|v| !v.is_empty())
 }
 
 /// Checks the request's Hawk header against the token secret. `allow_expired` is true only for
@@ -35,16 +31,12 @@ pub fn authenticate(
         tracing::debug!(why, "authentication failed");
         ApiError::unauthorized()
     };
-    let auth = headers
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .ok_or_else(|| denied("no authorization header"))?;
-    let host = first_header(headers, "x-forwarded-host")
-        .or_else(|| first_header(headers, "host"))
-        .ok_or_else(|| denied("no host header"))?;
+    let auth = headers.get("authorization").and_then(|v| v.to_str().ok()).ok_or_else(|| denied("no authorization header"))?;
+    let host =
+        first_header(headers, "x-forwarded-host").or_else(|| first_header(headers, "host")).ok_or_else(|| denied("no host header"))?;
     let https = first_header(headers, "x-forwarded-proto").is_some_and(|p| p.eq_ignore_ascii_case("https"));
-    let mut target = RequestTarget::from_host_header(method, resource, host, if https { 443 } else { 80 })
-        .map_err(|e| denied(&e.to_string()))?;
+    let mut target =
+        RequestTarget::from_host_header(method, resource, host, if https { 443 } else { 80 }).map_err(|e| denied(&e.to_string()))?;
     if let Some(port) = first_header(headers, "x-forwarded-port").and_then(|p| p.parse().ok()) {
         target.port = port;
     }

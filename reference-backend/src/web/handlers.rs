@@ -11,8 +11,8 @@ use crate::db::model::Bso;
 use crate::error::{ApiError, code};
 use crate::web::reply::{Reply, X_WEAVE_NEXT_OFFSET, X_WEAVE_RECORDS};
 use crate::web::request::{
-    BatchMode, InputFormat, Params, Preconditions, ReadOutcome, check_declared_sizes, encode_offset,
-    input_format, output_format, parse_post, parse_put,
+    BatchMode, InputFormat, Params, Preconditions, ReadOutcome, check_declared_sizes, encode_offset, input_format, output_format,
+    parse_post, parse_put,
 };
 use crate::web::state::{AppState, Result};
 
@@ -33,10 +33,7 @@ fn read_precondition(pre: &Preconditions, ts: Ts) -> Result<Option<Reply>> {
 pub async fn read_body(headers: &HeaderMap, body: Body, limit: u64) -> Result<Vec<u8>> {
     use http_body_util::BodyExt;
 
-    let declared = headers
-        .get("content-length")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok());
+    let declared = headers.get("content-length").and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<u64>().ok());
     let drain_limit = limit.saturating_mul(DRAIN_FACTOR);
     if declared.is_some_and(|n| n > drain_limit) {
         return Err(ApiError::too_large());
@@ -155,14 +152,10 @@ pub async fn get_collection(
     let reply = match (format, full) {
         (InputFormat::Json, true) => Reply::json(&bsos),
         (InputFormat::Json, false) => Reply::json(&bsos.iter().map(|b| &b.id).collect::<Vec<_>>()),
-        (InputFormat::Newlines, true) => {
-            Reply::raw(StatusCode::OK, Some("application/newlines"), newline_body(&bsos))
+        (InputFormat::Newlines, true) => Reply::raw(StatusCode::OK, Some("application/newlines"), newline_body(&bsos)),
+        (InputFormat::Newlines, false) => {
+            Reply::raw(StatusCode::OK, Some("application/newlines"), newline_body(&bsos.iter().map(|b| &b.id).collect::<Vec<_>>()))
         }
-        (InputFormat::Newlines, false) => Reply::raw(
-            StatusCode::OK,
-            Some("application/newlines"),
-            newline_body(&bsos.iter().map(|b| &b.id).collect::<Vec<_>>()),
-        ),
     };
     let reply = reply.last_modified(ts).header(X_WEAVE_RECORDS, count);
     Ok(match next {
@@ -281,15 +274,7 @@ pub async fn get_bso(st: &AppState, uid: i64, coll: &str, id: &str, pre: &Precon
 }
 
 /// PUT of a record (A-12, area B).
-pub async fn put_bso(
-    st: &AppState,
-    uid: i64,
-    coll: &str,
-    id: &str,
-    pre: &Preconditions,
-    headers: &HeaderMap,
-    body: Body,
-) -> Result<Reply> {
+pub async fn put_bso(st: &AppState, uid: i64, coll: &str, id: &str, pre: &Preconditions, headers: &HeaderMap, body: Body) -> Result<Reply> {
     input_format(headers, false)?;
     let bytes = read_body(headers, body, st.config.limits.max_request_bytes).await?;
     let bso = parse_put(&bytes, id, coll, &st.config.limits)?;

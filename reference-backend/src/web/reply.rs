@@ -90,9 +90,7 @@ impl Reply {
 
 /// The reply for an error (area J).
 pub fn error_reply(err: &ApiError) -> Reply {
-    let code_body = |status: StatusCode, code: u32| {
-        Reply::raw(status, Some("application/json"), code.to_string().into_bytes())
-    };
+    let code_body = |status: StatusCode, code: u32| Reply::raw(status, Some("application/json"), code.to_string().into_bytes());
     match err {
         // The body of a 413 is left unread, so the connection cannot carry another request:
         // say so, or a client's pool would reuse a connection the server is about to drop.

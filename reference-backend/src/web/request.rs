@@ -28,8 +28,7 @@ pub fn valid_bso_id(id: &str) -> bool {
 
 /// B-15: 1-32 characters of `[A-Za-z0-9._-]`.
 pub fn valid_collection(name: &str) -> bool {
-    (1..=32).contains(&name.len())
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+    (1..=32).contains(&name.len()) && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
 }
 
 /// Decoded query parameters, in order.
@@ -60,9 +59,7 @@ impl Params {
     }
 
     fn ts(&self, key: &str) -> Result<Option<Ts>> {
-        self.get(key)
-            .map(|v| Ts::parse_decimal(v).ok_or_else(|| ApiError::bad_request(code::GENERIC)))
-            .transpose()
+        self.get(key).map(|v| Ts::parse_decimal(v).ok_or_else(|| ApiError::bad_request(code::GENERIC))).transpose()
     }
 
     /// The listing query of a collection GET (area C).
@@ -107,8 +104,13 @@ fn decode_offset(token: &str) -> Option<u64> {
 pub enum BatchMode {
     None,
     /// `batch=true`: start one; with `commit`, a plain POST (F-08).
-    Start { commit: bool },
-    Existing { id: uuid::Uuid, commit: bool },
+    Start {
+        commit: bool,
+    },
+    Existing {
+        id: uuid::Uuid,
+        commit: bool,
+    },
 }
 
 impl Params {
@@ -123,18 +125,15 @@ impl Params {
             None if commit => Err(ApiError::bad_request(code::GENERIC)),
             None => Ok(BatchMode::None),
             Some(v) if v.eq_ignore_ascii_case("true") => Ok(BatchMode::Start { commit }),
-            Some(v) => uuid::Uuid::try_parse(v)
-                .map(|id| BatchMode::Existing { id, commit })
-                .map_err(|_| ApiError::bad_request(code::GENERIC)),
+            Some(v) => {
+                uuid::Uuid::try_parse(v).map(|id| BatchMode::Existing { id, commit }).map_err(|_| ApiError::bad_request(code::GENERIC))
+            }
         }
     }
 }
 
 fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Result<Option<&'a str>> {
-    headers
-        .get(name)
-        .map(|v| v.to_str().map_err(|_| ApiError::bad_request(code::GENERIC)))
-        .transpose()
+    headers.get(name).map(|v| v.to_str().map_err(|_| ApiError::bad_request(code::GENERIC))).transpose()
 }
 
 /// Both precondition headers, validated (D-08).
@@ -147,14 +146,9 @@ pub struct Preconditions {
 impl Preconditions {
     pub fn from_headers(headers: &HeaderMap) -> Result<Self> {
         let parse = |name| -> Result<Option<Ts>> {
-            header_str(headers, name)?
-                .map(|v| Ts::parse_decimal(v).ok_or_else(|| ApiError::bad_request(code::GENERIC)))
-                .transpose()
+            header_str(headers, name)?.map(|v| Ts::parse_decimal(v).ok_or_else(|| ApiError::bad_request(code::GENERIC))).transpose()
         };
-        let p = Preconditions {
-            modified_since: parse("x-if-modified-since")?,
-            unmodified_since: parse("x-if-unmodified-since")?,
-        };
+        let p = Preconditions { modified_since: parse("x-if-modified-since")?, unmodified_since: parse("x-if-unmodified-since")? };
         if p.modified_since.is_some() && p.unmodified_since.is_some() {
             return Err(ApiError::bad_request(code::GENERIC));
         }
@@ -412,9 +406,7 @@ pub fn validate_bso(obj: &Map<String, Value>) -> std::result::Result<BsoWrite, R
                 bso.sortindex = match value {
                     Value::Null => Field::Null,
                     Value::Number(n) => match n.as_i64() {
-                        Some(v) if v.abs() <= MAX_SORTINDEX && (n.is_i64() || n.is_u64()) => {
-                            Field::Set(v as i32)
-                        }
+                        Some(v) if v.abs() <= MAX_SORTINDEX && (n.is_i64() || n.is_u64()) => Field::Set(v as i32),
                         _ => return Err("invalid sortindex".into()),
                     },
                     _ => return Err("invalid sortindex".into()),

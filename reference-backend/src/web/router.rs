@@ -41,11 +41,9 @@ impl Route {
     fn allows(&self, method: &Method) -> bool {
         match self {
             Route::User | Route::Storage => method == Method::DELETE,
-            Route::InfoCollections
-            | Route::InfoQuota
-            | Route::InfoUsage
-            | Route::InfoCounts
-            | Route::InfoConfiguration => method == Method::GET,
+            Route::InfoCollections | Route::InfoQuota | Route::InfoUsage | Route::InfoCounts | Route::InfoConfiguration => {
+                method == Method::GET
+            }
             Route::Collection(_) => [Method::GET, Method::POST, Method::DELETE].contains(method),
             Route::Bso(..) => [Method::GET, Method::PUT, Method::DELETE].contains(method),
         }
@@ -63,11 +61,8 @@ impl Route {
 fn parse_path(path: &str) -> Option<(u64, Route)> {
     // Lossy decoding: a segment that is not UTF-8 keeps a replacement character, so an invalid
     // collection name still gets its 400/13 (B-15) and an invalid id its 404 (B-01).
-    let segments: Vec<String> = path
-        .strip_prefix('/')?
-        .split('/')
-        .map(|raw| percent_encoding::percent_decode_str(raw).decode_utf8_lossy().into_owned())
-        .collect();
+    let segments: Vec<String> =
+        path.strip_prefix('/')?.split('/').map(|raw| percent_encoding::percent_decode_str(raw).decode_utf8_lossy().into_owned()).collect();
     let mut segments = segments;
     if segments.last().is_some_and(String::is_empty) && segments.len() > 2 {
         segments.pop();
@@ -195,9 +190,7 @@ async fn route(st: &AppState, req: Request) -> Result<Reply, ApiError> {
         (Route::InfoCounts, _) => h::info_figures(st, uid, &pre, Figure::Counts).await,
         (Route::User | Route::Storage, _) => h::delete_storage(st, uid, &pre).await,
         (Route::Collection(c), Method::GET) => h::get_collection(st, uid, &c, &params, &pre, headers).await,
-        (Route::Collection(c), Method::POST) => {
-            h::post_collection(st, uid, &c, &params, &pre, headers, body).await
-        }
+        (Route::Collection(c), Method::POST) => h::post_collection(st, uid, &c, &params, &pre, headers, body).await,
         (Route::Collection(c), _) => h::delete_collection(st, uid, &c, &params, &pre).await,
         (Route::Bso(c, id), Method::GET) => h::get_bso(st, uid, &c, &id, &pre).await,
         (Route::Bso(c, id), Method::PUT) => h::put_bso(st, uid, &c, &id, &pre, headers, body).await,
@@ -216,11 +209,7 @@ async fn heartbeat(st: &AppState) -> Result<Reply, ApiError> {
         "quota": { "enabled": st.config.quota_limit.is_some(), "size": st.config.quota_size() },
     });
     let reply = Reply::json(&body);
-    Ok(if db_ok {
-        reply
-    } else {
-        reply.status(StatusCode::SERVICE_UNAVAILABLE).header("retry-after", 10)
-    })
+    Ok(if db_ok { reply } else { reply.status(StatusCode::SERVICE_UNAVAILABLE).header("retry-after", 10) })
 }
 
 #[derive(Debug, serde::Deserialize)]
@@ -237,13 +226,7 @@ struct ClockChange {
 /// `/__test__/clock`: read (GET, `?uid=` for one user's time) or move (POST) the test clock.
 /// Exists only with `--test-clock` and answers only loopback peers; everyone else gets the
 /// plain 404.
-async fn admin_clock(
-    st: &AppState,
-    peer: Option<SocketAddr>,
-    method: &Method,
-    query: Option<&str>,
-    body: Body,
-) -> Result<Reply, ApiError> {
+async fn admin_clock(st: &AppState, peer: Option<SocketAddr>, method: &Method, query: Option<&str>, body: Body) -> Result<Reply, ApiError> {
     if !st.clock.is_adjustable() || !peer.is_some_and(|p| p.ip().is_loopback()) {
         return Err(ApiError::not_found());
     }
@@ -253,8 +236,7 @@ async fn admin_clock(
     };
     if *method == Method::POST {
         let bytes = h::read_body(&HeaderMap::new(), body, 4096).await?;
-        let change: ClockChange =
-            serde_json::from_slice(&bytes).map_err(|_| ApiError::bad_request(code::INVALID_JSON))?;
+        let change: ClockChange = serde_json::from_slice(&bytes).map_err(|_| ApiError::bad_request(code::INVALID_JSON))?;
         uid = change.uid.or(uid);
         let moved = match (change.advance_ms, change.set_ms, uid) {
             (Some(ms), None, Some(u)) => st.clock.advance_user(u, ms),
@@ -278,10 +260,7 @@ mod tests {
     fn paths() {
         assert_eq!(parse_path("/1.5/42"), Some((42, Route::User)));
         assert_eq!(parse_path("/1.5/42/info/collections"), Some((42, Route::InfoCollections)));
-        assert_eq!(
-            parse_path("/1.5/42/storage/tabs/a%20b"),
-            Some((42, Route::Bso("tabs".into(), "a b".into())))
-        );
+        assert_eq!(parse_path("/1.5/42/storage/tabs/a%20b"), Some((42, Route::Bso("tabs".into(), "a b".into()))));
         assert_eq!(parse_path("/1.5/abc/info/collections"), None);
         assert_eq!(parse_path("/1.5/12345678901/storage"), None);
         assert_eq!(parse_path("/1.5/1/nonexistent/url"), None);

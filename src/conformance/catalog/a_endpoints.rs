@@ -56,7 +56,6 @@ fn absent_or_zero(map: &Value, coll: &str, what: &str) -> CaseResult {
     }
 }
 
-
 /// A DELETE `?ids` body: `{"modified": t}` by the rule, the bare number under the compat line.
 fn ids_delete_body(cx: &mut Ctx, resp: &Resp, t: Stamp) -> CaseResult {
     let body = resp.json()?;
@@ -95,12 +94,7 @@ fn quota_limit_element(cx: &mut Ctx, limit: &Value) -> CaseResult {
 
 /// Refused access to another user's data: 400, 401 or 403 (reference 401/0).
 fn refused(resp: &Resp, what: &str) -> CaseResult {
-    ensure!(
-        [400, 401, 403].contains(&resp.code()),
-        "{what}: expected 400, 401 or 403, got {} {}",
-        resp.code(),
-        resp.text()
-    );
+    ensure!([400, 401, 403].contains(&resp.code()), "{what}: expected 400, 401 or 403, got {} {}", resp.code(), resp.text());
     Ok(())
 }
 
@@ -123,8 +117,7 @@ pub fn cases() -> Vec<Case> {
                 ensure_eq!(Some("2"), listed.header("x-weave-records"), "X-Weave-Records counts entries");
                 ensure_eq!(t2, listed.stamp("x-last-modified")?, "X-Last-Modified is the storage ts");
                 // An update moves its own collection only.
-                let t3 = post_answer(cx.post("storage/col2", json!([{ "id": "b", "payload": "z" }])).await?.status(200)?)?
-                    .modified;
+                let t3 = post_answer(cx.post("storage/col2", json!([{ "id": "b", "payload": "z" }])).await?.status(200)?)?.modified;
                 ensure!(t3 > t2, "an update gets a later ts: {t3} after {t2}");
                 let (map, storage) = info(&mut cx).await?;
                 ensure_eq!(t1, Stamp::from_json(&map["col1"])?, "col1 ts after col2 changed");
@@ -344,7 +337,9 @@ pub fn cases() -> Vec<Case> {
                 let second = json!([{ "id": "13", "payload": "XyX" }, { "id": "14", "payload": PLD }]);
                 let a2 = post_answer(cx.post("storage/col", second).await?.status(200)?)?;
                 ensure!(a2.modified > a1.modified, "the second POST is later: {} after {}", a2.modified, a1.modified);
-                for (id, payload, t, what) in [("12", PLD, a1.modified, "kept"), ("13", "XyX", a2.modified, "updated"), ("14", PLD, a2.modified, "created")] {
+                for (id, payload, t, what) in
+                    [("12", PLD, a1.modified, "kept"), ("13", "XyX", a2.modified, "updated"), ("14", PLD, a2.modified, "created")]
+                {
                     let v = cx.variant(format!("{id} {what} by the second POST"));
                     let r = read_back(&mut cx, id, payload, t).await;
                     cx.settle(v, r);
@@ -649,7 +644,10 @@ pub fn cases() -> Vec<Case> {
                     ("unsigned GET info/collections", SyncRequest::get("info/collections").unsigned()),
                     ("unsigned PUT storage/col/x", SyncRequest::put("storage/col/x").json(&json!({ "payload": "x" })).unsigned()),
                     ("GET info/collections signed with a wrong key", SyncRequest::get("info/collections").wrong_key()),
-                    ("GET info/collections with a forged Hawk header", SyncRequest::get("info/collections").header("Authorization", forged)),
+                    (
+                        "GET info/collections with a forged Hawk header",
+                        SyncRequest::get("info/collections").header("Authorization", forged),
+                    ),
                 ];
                 for (what, req) in bad {
                     let v = cx.variant(what);

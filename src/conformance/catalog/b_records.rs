@@ -83,9 +83,7 @@ async fn snapshot(cx: &mut Ctx, coll: &str) -> Result<(Value, Stamp, Vec<String>
 /// Every `"modified":` in `text` must be a number with exactly two decimals, followed by `,` or
 /// `}` (the upstream regex, by hand); returns how many there are.
 fn modified_with_two_decimals(text: &str) -> Result<usize, Failure> {
-    let bad = |at: usize| {
-        Failure::mismatch("`modified` as written", "digits, a dot, two digits", &text[at..text.len().min(at + 40)])
-    };
+    let bad = |at: usize| Failure::mismatch("`modified` as written", "digits, a dot, two digits", &text[at..text.len().min(at + 40)]);
     let mut count = 0;
     for (at, key) in text.match_indices("\"modified\"") {
         let rest = text[at + key.len()..].trim_start();
@@ -147,10 +145,17 @@ pub fn cases() -> Vec<Case> {
                 let v = cx.variant(format!("GET path id {}", id_label(&long)));
                 let r = async { cx.get(&format!("storage/col/{long}")).await?.error(404, 0).map(drop) }.await;
                 cx.settle(v, r);
-                let invalid = [(long.as_str(), long.clone()), ("a%09b", "a\tb".into()), ("a%0Ab", "a\nb".into()), ("a%7Fb", "a\u{7f}b".into()), ("%C3%A9", "é".into())];
+                let invalid = [
+                    (long.as_str(), long.clone()),
+                    ("a%09b", "a\tb".into()),
+                    ("a%0Ab", "a\nb".into()),
+                    ("a%7Fb", "a\u{7f}b".into()),
+                    ("%C3%A9", "é".into()),
+                ];
                 for (path, id) in invalid {
                     let v = cx.variant(format!("PUT path id {}", path_label(path, &id)));
-                    let r = async { cx.put(&format!("storage/col/{path}"), json!({ "payload": "x" })).await?.error(404, 0).map(drop) }.await;
+                    let r =
+                        async { cx.put(&format!("storage/col/{path}"), json!({ "payload": "x" })).await?.error(404, 0).map(drop) }.await;
                     cx.settle(v, r);
                 }
                 // Checked as a variant so that the valid inputs below are still tried.
@@ -204,7 +209,10 @@ pub fn cases() -> Vec<Case> {
                     ("a null id", json!([{ "id": null, "payload": "x" }])),
                     ("a good record and one without id", json!([{ "id": "keep", "payload": "new" }, { "payload": "y" }])),
                     ("a good record and a list id", json!([{ "id": "keep", "payload": "new" }, { "id": ["01"], "payload": "y" }])),
-                    ("a good record and a repeated id", json!([{ "id": "keep", "payload": "new" }, { "id": "dup", "payload": "1" }, { "id": "dup", "payload": "2" }])),
+                    (
+                        "a good record and a repeated id",
+                        json!([{ "id": "keep", "payload": "new" }, { "id": "dup", "payload": "1" }, { "id": "dup", "payload": "2" }]),
+                    ),
                 ] {
                     let v = cx.variant(format!("POST of {what}"));
                     let r = async { cx.post("storage/col", body).await?.error(400, 8).map(drop) }.await;
@@ -247,20 +255,14 @@ pub fn cases() -> Vec<Case> {
         }),
         Case::new("B-05", "sortindex must be an integer within 999999999 either way", |mut cx| {
             Box::pin(async move {
-                for (i, bad) in [
-                    json!("xxx_meh"),
-                    json!("2.6"),
-                    json!("42"),
-                    json!(2.6),
-                    json!(1_000_000_000),
-                    json!(-1_000_000_000),
-                    json!(true),
-                ]
-                .into_iter()
-                .enumerate()
+                for (i, bad) in
+                    [json!("xxx_meh"), json!("2.6"), json!("42"), json!(2.6), json!(1_000_000_000), json!(-1_000_000_000), json!(true)]
+                        .into_iter()
+                        .enumerate()
                 {
                     let v = cx.variant(format!("sortindex {bad}"));
-                    let r = refused_everywhere(&mut cx, "col", json!({ "id": format!("TEST{i}"), "payload": "testing", "sortindex": bad })).await;
+                    let r = refused_everywhere(&mut cx, "col", json!({ "id": format!("TEST{i}"), "payload": "testing", "sortindex": bad }))
+                        .await;
                     cx.settle(v, r);
                 }
                 for (id, good) in [("max", 999_999_999), ("min", -999_999_999), ("neg", -42), ("zero", 0)] {
@@ -341,9 +343,7 @@ pub fn cases() -> Vec<Case> {
         Case::new("B-07", "ttl 0 is accepted and hides the record at once", |mut cx| {
             Box::pin(async move {
                 cx.put("storage/col/12345", json!({ "payload": "x", "ttl": 0 })).await?.status(200)?;
-                let answer = post_answer(
-                    cx.post("storage/col", json!([{ "id": "zero", "payload": "x", "ttl": 0 }])).await?.status(200)?,
-                )?;
+                let answer = post_answer(cx.post("storage/col", json!([{ "id": "zero", "payload": "x", "ttl": 0 }])).await?.status(200)?)?;
                 ensure_eq!(vec!["zero"], answer.success, "ttl 0 by POST is valid");
                 cx.get("storage/col/12345").await?.error(404, 0)?;
                 cx.get("storage/col/zero").await?.error(404, 0)?;
@@ -359,7 +359,9 @@ pub fn cases() -> Vec<Case> {
                 let answer = post_answer(cx.post("storage/col", bsos).await?.status(200)?)?;
                 ensure_eq!(vec!["TEST2", "TEST3"], answer.success, "null and absent ttl by POST");
                 cx.pass_time(Duration::from_millis(100)).await?;
-                for (what, id, payload) in [("PUT ttl null", "TEST1", "x"), ("POST ttl null", "TEST2", "y"), ("POST without ttl", "TEST3", "z")] {
+                for (what, id, payload) in
+                    [("PUT ttl null", "TEST1", "x"), ("POST ttl null", "TEST2", "y"), ("POST without ttl", "TEST3", "z")]
+                {
                     let v = cx.variant(format!("{what} ({id})"));
                     let r = async {
                         ensure_eq!(json!(payload), record(&mut cx, &format!("storage/col/{id}")).await?["payload"], "{id} later");
@@ -412,9 +414,7 @@ pub fn cases() -> Vec<Case> {
         .upstream(&["test_meta_global_sanity"]),
         Case::new("B-11", "absent fields keep their value; null resets payload and sortindex", |mut cx| {
             Box::pin(async move {
-                cx.put("storage/col/rec", json!({ "payload": "p", "sortindex": 5, "ttl": 100_000 }))
-                    .await?
-                    .status(200)?;
+                cx.put("storage/col/rec", json!({ "payload": "p", "sortindex": 5, "ttl": 100_000 })).await?.status(200)?;
                 let steps = [
                     (json!({ "ttl": 200_000 }), json!("p"), Some(5)),
                     (json!({ "payload": "q" }), json!("q"), Some(5)),
@@ -425,11 +425,7 @@ pub fn cases() -> Vec<Case> {
                     cx.put("storage/col/rec", change.clone()).await?.status(200)?;
                     let bso = record(&mut cx, "storage/col/rec").await?;
                     ensure_eq!(payload, bso["payload"], "payload after PUT {change}");
-                    ensure_eq!(
-                        sortindex.map(Value::from),
-                        bso.get("sortindex").cloned(),
-                        "sortindex after PUT {change}"
-                    );
+                    ensure_eq!(sortindex.map(Value::from), bso.get("sortindex").cloned(), "sortindex after PUT {change}");
                 }
                 let posts = [
                     (json!({ "id": "p", "payload": "r", "sortindex": 9 }), json!("r"), Some(9)),
@@ -441,11 +437,7 @@ pub fn cases() -> Vec<Case> {
                     cx.post("storage/col", json!([change.clone()])).await?.status(200)?;
                     let bso = record(&mut cx, "storage/col/p").await?;
                     ensure_eq!(payload, bso["payload"], "payload after POST {change}");
-                    ensure_eq!(
-                        sortindex.map(Value::from),
-                        bso.get("sortindex").cloned(),
-                        "sortindex after POST {change}"
-                    );
+                    ensure_eq!(sortindex.map(Value::from), bso.get("sortindex").cloned(), "sortindex after POST {change}");
                 }
                 Ok(())
             })
@@ -456,8 +448,7 @@ pub fn cases() -> Vec<Case> {
                 for id in ["TEST1", "TEST2"] {
                     cx.put(&format!("storage/col/{id}"), json!({ "payload": "x", "ttl": 1 })).await?.status(200)?;
                 }
-                let bsos =
-                    json!([{ "id": "TEST3", "payload": "x", "ttl": 1 }, { "id": "TEST4", "payload": "x", "ttl": 1 }]);
+                let bsos = json!([{ "id": "TEST3", "payload": "x", "ttl": 1 }, { "id": "TEST4", "payload": "x", "ttl": 1 }]);
                 cx.post("storage/col", bsos).await?.status(200)?;
                 cx.put("storage/col/TEST1", json!({ "sortindex": 3 })).await?.status(200)?;
                 cx.put("storage/col/TEST2", json!({ "payload": "y", "ttl": null })).await?.status(200)?;
@@ -521,13 +512,9 @@ pub fn cases() -> Vec<Case> {
         Case::new("B-13", "records are written with two-decimal modified and no internal fields", |mut cx| {
             Box::pin(async move {
                 cx.post("storage/col", json!([{ "id": "one", "payload": "blob" }])).await?.status(200)?;
-                cx.put("storage/col/two", json!({ "payload": "blub", "sortindex": 2, "ttl": 100_000 }))
-                    .await?
-                    .status(200)?;
-                for (id, expected) in [
-                    ("one", vec!["id", "modified", "payload"]),
-                    ("two", vec!["id", "modified", "payload", "sortindex"]),
-                ] {
+                cx.put("storage/col/two", json!({ "payload": "blub", "sortindex": 2, "ttl": 100_000 })).await?.status(200)?;
+                for (id, expected) in [("one", vec!["id", "modified", "payload"]), ("two", vec!["id", "modified", "payload", "sortindex"])]
+                {
                     let v = cx.variant(format!("GET of record {id}"));
                     let r = async {
                         let resp = cx.get(&format!("storage/col/{id}")).await?;
@@ -541,8 +528,7 @@ pub fn cases() -> Vec<Case> {
                 let full = cx.get("storage/col?full=1").await?;
                 ensure_eq!(2, modified_with_two_decimals(&full.status(200)?.text())?, "`modified` in the full listing");
                 let items = full.json()?;
-                let mut listed: Vec<Vec<String>> =
-                    items.as_array().cloned().unwrap_or_default().iter().map(keys).collect();
+                let mut listed: Vec<Vec<String>> = items.as_array().cloned().unwrap_or_default().iter().map(keys).collect();
                 listed.sort();
                 let expected = vec![vec!["id", "modified", "payload"], vec!["id", "modified", "payload", "sortindex"]];
                 ensure_eq!(expected, listed, "keys of the listed records");
@@ -575,11 +561,7 @@ pub fn cases() -> Vec<Case> {
                 cx.put("storage/xxx_col2/keys", bso.clone()).await?.status(200)?;
                 let answer = post_answer(cx.post("storage/xxx_col2", json!([bso])).await?.status(200)?)?;
                 ensure_eq!(vec!["keys"], answer.success, "the bundle outside crypto");
-                ensure_eq!(
-                    json!(BAD_KEYS),
-                    record(&mut cx, "storage/xxx_col2/keys").await?["payload"],
-                    "stored outside crypto"
-                );
+                ensure_eq!(json!(BAD_KEYS), record(&mut cx, "storage/xxx_col2/keys").await?["payload"], "stored outside crypto");
                 Ok(())
             })
         })
@@ -636,11 +618,7 @@ pub fn cases() -> Vec<Case> {
                     cx.put(&format!("storage/ids/{path}"), json!({ "payload": payload })).await?.status(200)?;
                 }
                 ensure_eq!(vec![" a", "A", "a", "a "], ids(&mut cx, "ids").await?, "four distinct ids");
-                ensure_eq!(
-                    json!("4"),
-                    record(&mut cx, "storage/ids/a%20").await?["payload"],
-                    "the id with a trailing space"
-                );
+                ensure_eq!(json!("4"), record(&mut cx, "storage/ids/a%20").await?["payload"], "the id with a trailing space");
                 Ok(())
             })
         }),
@@ -694,11 +672,7 @@ pub fn cases() -> Vec<Case> {
                 let bsos = json!([{ "id": "01", "payload": "GOOD" }, { "id": "02", "invalid": "ya" }]);
                 let answer = post_answer(cx.post("storage/col", bsos).await?.status(200)?)?;
                 ensure_eq!(vec!["01"], answer.success, "the good record succeeds");
-                ensure_eq!(
-                    vec!["02".to_owned()],
-                    answer.failed.keys().cloned().collect::<Vec<_>>(),
-                    "the invalid record fails"
-                );
+                ensure_eq!(vec!["02".to_owned()], answer.failed.keys().cloned().collect::<Vec<_>>(), "the invalid record fails");
                 ensure_eq!(vec!["01"], ids(&mut cx, "col").await?, "only the good record is stored");
                 Ok(())
             })

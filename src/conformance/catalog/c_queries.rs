@@ -25,7 +25,11 @@ pub fn cases() -> Vec<Case> {
                 cx.put("storage/c01/01", json!({ "payload": "testing" })).await?.status(200)?;
                 let at = numbered(MAX_IDS).join(",");
                 // Empty entries are not ids, so they do not count towards the hundred.
-                for (what, ids) in [("99 ids", numbered(MAX_IDS - 1).join(",")), ("100 ids", at.clone()), ("100 ids and empty entries", format!(",{at},,"))] {
+                for (what, ids) in [
+                    ("99 ids", numbered(MAX_IDS - 1).join(",")),
+                    ("100 ids", at.clone()),
+                    ("100 ids and empty entries", format!(",{at},,")),
+                ] {
                     let v = cx.variant(format!("GET ?ids= with {what}"));
                     let r = async {
                         ensure_eq!(strs(&["01"]), list(&mut cx, &format!("storage/c01?ids={ids}")).await?, "{what}");
@@ -139,10 +143,7 @@ pub fn cases() -> Vec<Case> {
                 post_all(&mut cx, "c02", json!([{ "id": "a", "payload": "x" }, { "id": "b", "payload": "y" }])).await?;
                 let resp = cx.get("storage/c02?ids=").await?;
                 let got = sorted(listed(resp.status(200)?)?);
-                ensure!(
-                    got.is_empty() || got == strs(&["a", "b"]),
-                    "GET ?ids= must act as no filter or an empty one, listed {got:?}"
-                );
+                ensure!(got.is_empty() || got == strs(&["a", "b"]), "GET ?ids= must act as no filter or an empty one, listed {got:?}");
                 let resp = cx.delete("storage/c02?ids=").await?;
                 if resp.code() != 200 {
                     resp.error(400, 0)?;
@@ -281,7 +282,11 @@ pub fn cases() -> Vec<Case> {
                 }
                 let v = cx.variant(format!("newer=T1 first, then older=T3 (newer={t1}&older={t3})"));
                 let r = async {
-                    ensure_eq!(strs(&["02", "03"]), sorted(list(&mut cx, &format!("storage/c05?newer={t1}&older={t3}")).await?), "only the middle write");
+                    ensure_eq!(
+                        strs(&["02", "03"]),
+                        sorted(list(&mut cx, &format!("storage/c05?newer={t1}&older={t3}")).await?),
+                        "only the middle write"
+                    );
                     Ok(())
                 }
                 .await;
@@ -577,10 +582,7 @@ pub fn cases() -> Vec<Case> {
                 let random = random_text(&mut cx, 16);
                 forged.push(random);
                 tokens.extend(forged);
-                let targets = [
-                    "sort=newest", "sort=oldest&limit=2", "sort=index&limit=1", "full=1&limit=3",
-                    "ids=00,02,04&limit=1",
-                ];
+                let targets = ["sort=newest", "sort=oldest&limit=2", "sort=index&limit=1", "full=1&limit=3", "ids=00,02,04&limit=1"];
                 for (n, token) in tokens.iter().enumerate() {
                     let origin = queries.get(n).map_or_else(|| "forged".to_owned(), |q| format!("from ?{q}"));
                     for query in targets.iter().map(|q| q.to_string()).chain([format!("older={t1}")]) {
@@ -699,7 +701,8 @@ pub fn cases() -> Vec<Case> {
                 let last = cx.send(SyncRequest::get("storage/c16?sort=oldest&limit=3").query("offset", &token)).await?;
                 ensure_eq!(Some("2".to_owned()), count(last.status(200)?), "X-Weave-Records of the last page");
                 // Staged records are not listed, so not counted, until their commit.
-                let staged = cx.post("storage/c16?batch=true", json!([{ "id": "s1", "payload": "x" }, { "id": "s2", "payload": "y" }])).await?;
+                let staged =
+                    cx.post("storage/c16?batch=true", json!([{ "id": "s1", "payload": "x" }, { "id": "s2", "payload": "y" }])).await?;
                 let batch = started_batch(&staged)?;
                 let resp = cx.get("storage/c16").await?;
                 ensure_eq!(Some("5".to_owned()), count(resp.status(200)?), "X-Weave-Records while a batch is open");

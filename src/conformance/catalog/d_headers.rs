@@ -35,10 +35,15 @@ pub fn cases() -> Vec<Case> {
                     ("unknown path (404)", SyncRequest::get("nonexistent/url")),
                     ("PATCH (405)", SyncRequest::new(Method::PATCH, "storage/d01").json(&json!([]))),
                     ("Accept x/yy (406)", SyncRequest::get("storage/d01").header("Accept", "x/yy")),
-                    ("stale precondition (412)", SyncRequest::put("storage/d01/a").json(&json!({ "payload": "y" })).header("X-If-Unmodified-Since", stale)),
+                    (
+                        "stale precondition (412)",
+                        SyncRequest::put("storage/d01/a").json(&json!({ "payload": "y" })).header("X-If-Unmodified-Since", stale),
+                    ),
                     (
                         "octet-stream (415)",
-                        SyncRequest::put("storage/d01/b").header("Content-Type", "application/octet-stream").body(&b"{\"payload\":\"x\"}"[..]),
+                        SyncRequest::put("storage/d01/b")
+                            .header("Content-Type", "application/octet-stream")
+                            .body(&b"{\"payload\":\"x\"}"[..]),
                     ),
                 ];
                 for (what, req) in requests {
@@ -61,7 +66,11 @@ pub fn cases() -> Vec<Case> {
                 let bare = Stamp::parse(put.text().trim()).map_err(|m| Failure::new(format!("PUT body: {m}")))?;
                 let t_put = one_t(&put, Some(bare), "PUT")?;
                 let rec = cx.get("storage/d02/a").await?;
-                ensure_eq!(t_put, Stamp::from_json(&rec.status(200)?.json()?["modified"])?, "the record's modified after a PUT that sent 12");
+                ensure_eq!(
+                    t_put,
+                    Stamp::from_json(&rec.status(200)?.json()?["modified"])?,
+                    "the record's modified after a PUT that sent 12"
+                );
 
                 let post = cx.post("storage/d02", json!([{ "id": "b", "payload": "x" }, { "id": "c", "payload": "y" }])).await?;
                 one_t(post.status(200)?, Some(body_stamp(&post)?), "POST")?;
@@ -127,7 +136,12 @@ pub fn cases() -> Vec<Case> {
         .upstream(&["test_that_x_last_modified_is_sent_for_all_get_requests"]),
         Case::new("D-04", "every kind of delete reports the ts it left, as its body and info/collections do", |mut cx| {
             Box::pin(async move {
-                cx.post("storage/d04a", json!([{ "id": "a", "payload": "x" }, { "id": "b", "payload": "x" }, { "id": "c", "payload": "x" }])).await?.status(200)?;
+                cx.post(
+                    "storage/d04a",
+                    json!([{ "id": "a", "payload": "x" }, { "id": "b", "payload": "x" }, { "id": "c", "payload": "x" }]),
+                )
+                .await?
+                .status(200)?;
                 cx.put("storage/d04b/x", json!({ "payload": "x" })).await?.status(200)?;
                 let mut last = Stamp(0);
                 for (what, path, coll) in [
@@ -149,7 +163,10 @@ pub fn cases() -> Vec<Case> {
                     last = t;
                 }
                 // Deletes that change nothing report the storage ts as it stands.
-                for (what, path) in [("DELETE ?ids on an unknown collection", "storage/d04none?ids=q"), ("DELETE of an unknown collection", "storage/d04none")] {
+                for (what, path) in [
+                    ("DELETE ?ids on an unknown collection", "storage/d04none?ids=q"),
+                    ("DELETE of an unknown collection", "storage/d04none"),
+                ] {
                     let resp = cx.delete(path).await?;
                     ensure_eq!(last, resp.status(200)?.stamp("x-last-modified")?, "{what}: X-Last-Modified");
                     ensure_eq!(last, body_stamp(&resp)?, "{what}: body modified");
@@ -242,16 +259,41 @@ pub fn cases() -> Vec<Case> {
             Box::pin(async move {
                 let t = cx.put("storage/d05w/a", json!({ "payload": "first" })).await?.status(200)?.stamp("x-last-modified")?;
                 let since = t.plus_cs(1).to_string();
-                let put = cx.send(SyncRequest::put("storage/d05w/a").json(&json!({ "payload": "second" })).header("X-If-Modified-Since", since.clone())).await?;
+                let put = cx
+                    .send(
+                        SyncRequest::put("storage/d05w/a")
+                            .json(&json!({ "payload": "second" }))
+                            .header("X-If-Modified-Since", since.clone()),
+                    )
+                    .await?;
                 let want = if applied_or_refused(&put, "PUT")? { "second" } else { "first" };
                 let rec = cx.get("storage/d05w/a").await?;
-                ensure_eq!(json!(want), rec.status(200)?.json()?["payload"], "payload after a PUT with X-If-Modified-Since ({})", put.code());
-                let post = cx.send(SyncRequest::post("storage/d05w").json(&json!([{ "id": "b", "payload": "x" }])).header("X-If-Modified-Since", since.clone())).await?;
+                ensure_eq!(
+                    json!(want),
+                    rec.status(200)?.json()?["payload"],
+                    "payload after a PUT with X-If-Modified-Since ({})",
+                    put.code()
+                );
+                let post = cx
+                    .send(
+                        SyncRequest::post("storage/d05w")
+                            .json(&json!([{ "id": "b", "payload": "x" }]))
+                            .header("X-If-Modified-Since", since.clone()),
+                    )
+                    .await?;
                 let stored = applied_or_refused(&post, "POST")?;
-                ensure_eq!(if stored { 200 } else { 404 }, cx.get("storage/d05w/b").await?.code(), "record b after a POST with X-If-Modified-Since");
+                ensure_eq!(
+                    if stored { 200 } else { 404 },
+                    cx.get("storage/d05w/b").await?.code(),
+                    "record b after a POST with X-If-Modified-Since"
+                );
                 let del = cx.send(SyncRequest::delete("storage/d05w/a").header("X-If-Modified-Since", since)).await?;
                 let gone = applied_or_refused(&del, "DELETE")?;
-                ensure_eq!(if gone { 404 } else { 200 }, cx.get("storage/d05w/a").await?.code(), "record a after a DELETE with X-If-Modified-Since");
+                ensure_eq!(
+                    if gone { 404 } else { 200 },
+                    cx.get("storage/d05w/a").await?.code(),
+                    "record a after a DELETE with X-If-Modified-Since"
+                );
                 Ok(())
             })
         }),
@@ -280,16 +322,26 @@ pub fn cases() -> Vec<Case> {
                 ensure_eq!(t, info.status(200)?.stamp("x-last-modified")?, "the storage ts after the refused writes");
 
                 // At the resource's ts the request goes through.
-                let post = cx.send(SyncRequest::post("storage/d06").json(&json!([{ "id": "12345", "payload": "again" }])).header("X-If-Unmodified-Since", t.to_string())).await?;
+                let post = cx
+                    .send(
+                        SyncRequest::post("storage/d06")
+                            .json(&json!([{ "id": "12345", "payload": "again" }]))
+                            .header("X-If-Unmodified-Since", t.to_string()),
+                    )
+                    .await?;
                 let t2 = post.status(200)?.stamp("x-last-modified")?;
                 cx.send(SyncRequest::get("storage/d06/12345").header("X-If-Unmodified-Since", t2.to_string())).await?.status(200)?;
                 cx.send(SyncRequest::get("storage/d06").header("X-If-Unmodified-Since", t2.plus_cs(1).to_string())).await?.status(200)?;
                 cx.send(SyncRequest::delete("storage/d06/12345").header("X-If-Unmodified-Since", t2.to_string())).await?.status(200)?;
 
                 // 0 means "only if absent".
-                let put = cx.send(SyncRequest::put("storage/d06/12345").json(&json!({ "payload": "new" })).header("X-If-Unmodified-Since", "0")).await?;
+                let put = cx
+                    .send(SyncRequest::put("storage/d06/12345").json(&json!({ "payload": "new" })).header("X-If-Unmodified-Since", "0"))
+                    .await?;
                 let t3 = put.status(200)?.stamp("x-last-modified")?;
-                let again = cx.send(SyncRequest::put("storage/d06/12345").json(&json!({ "payload": "newer" })).header("X-If-Unmodified-Since", "0")).await?;
+                let again = cx
+                    .send(SyncRequest::put("storage/d06/12345").json(&json!({ "payload": "newer" })).header("X-If-Unmodified-Since", "0"))
+                    .await?;
                 again.status(412)?.empty()?;
                 cx.send(SyncRequest::get("storage/d06").header("X-If-Unmodified-Since", t3.to_string())).await?.status(200)?;
                 cx.send(SyncRequest::delete("storage/d06?ids=12345").header("X-If-Unmodified-Since", t3.to_string())).await?.status(200)?;
@@ -322,8 +374,14 @@ pub fn cases() -> Vec<Case> {
                 let put = || SyncRequest::put("storage/d08/a").json(&json!({ "payload": "changed" }));
                 for value in ["-3", "-0.01", "abc"] {
                     for (what, req) in [
-                        (format!("GET storage/d08 X-If-Modified-Since: {value}"), SyncRequest::get("storage/d08").header("X-If-Modified-Since", value)),
-                        (format!("GET info/collections X-If-Modified-Since: {value}"), SyncRequest::get("info/collections").header("X-If-Modified-Since", value)),
+                        (
+                            format!("GET storage/d08 X-If-Modified-Since: {value}"),
+                            SyncRequest::get("storage/d08").header("X-If-Modified-Since", value),
+                        ),
+                        (
+                            format!("GET info/collections X-If-Modified-Since: {value}"),
+                            SyncRequest::get("info/collections").header("X-If-Modified-Since", value),
+                        ),
                         (format!("PUT storage/d08/a X-If-Unmodified-Since: {value}"), put().header("X-If-Unmodified-Since", value)),
                     ] {
                         let v = cx.variant(what);
@@ -331,8 +389,12 @@ pub fn cases() -> Vec<Case> {
                         cx.settle(v, r);
                     }
                 }
-                let both = |req: SyncRequest| req.header("X-If-Modified-Since", "0").header("X-If-Unmodified-Since", (t.plus_cs(100)).to_string());
-                for (what, req) in [("GET storage/d08 with both headers", both(SyncRequest::get("storage/d08"))), ("PUT storage/d08/a with both headers", both(put()))] {
+                let both =
+                    |req: SyncRequest| req.header("X-If-Modified-Since", "0").header("X-If-Unmodified-Since", (t.plus_cs(100)).to_string());
+                for (what, req) in [
+                    ("GET storage/d08 with both headers", both(SyncRequest::get("storage/d08"))),
+                    ("PUT storage/d08/a with both headers", both(put())),
+                ] {
                     let v = cx.variant(what);
                     let r = async { cx.send(req).await?.error(400, 0).map(drop) }.await;
                     cx.settle(v, r);
@@ -352,7 +414,8 @@ pub fn cases() -> Vec<Case> {
                 // A record URL looks at the record, not at its newer collection.
                 cx.send(SyncRequest::get("storage/d09/a").header("X-If-Unmodified-Since", t1.to_string())).await?.status(200)?;
                 cx.send(SyncRequest::get("storage/d09/a").header("X-If-Modified-Since", t1.to_string())).await?.status(304)?;
-                let put = SyncRequest::put("storage/d09/a").json(&json!({ "payload": "x2" })).header("X-If-Unmodified-Since", t1.to_string());
+                let put =
+                    SyncRequest::put("storage/d09/a").json(&json!({ "payload": "x2" })).header("X-If-Unmodified-Since", t1.to_string());
                 cx.send(put).await?.status(200)?;
                 // An absent record, in an existing collection or in none, is at 0.
                 let put = SyncRequest::put("storage/d09/new").json(&json!({ "payload": "n" })).header("X-If-Unmodified-Since", "0");
@@ -367,10 +430,16 @@ pub fn cases() -> Vec<Case> {
                 // Storage-wide requests look at the storage ts.
                 let storage = cx.get("info/collections").await?.status(200)?.stamp("x-last-modified")?;
                 cx.send(SyncRequest::get("info/collections").header("X-If-Modified-Since", storage.to_string())).await?.status(304)?;
-                cx.send(SyncRequest::get("info/collections").header("X-If-Modified-Since", storage.plus_cs(-1).to_string())).await?.status(200)?;
+                cx.send(SyncRequest::get("info/collections").header("X-If-Modified-Since", storage.plus_cs(-1).to_string()))
+                    .await?
+                    .status(200)?;
                 let wipe = cx.send(SyncRequest::delete("storage").header("X-If-Unmodified-Since", storage.plus_cs(-1).to_string())).await?;
                 wipe.status(412)?.empty()?;
-                ensure_eq!(json!(["a", "b", "brief", "new"]), sorted_listing(&mut cx, "storage/d09").await?, "records after a refused wipe");
+                ensure_eq!(
+                    json!(["a", "b", "brief", "new"]),
+                    sorted_listing(&mut cx, "storage/d09").await?,
+                    "records after a refused wipe"
+                );
                 cx.send(SyncRequest::delete("storage").header("X-If-Unmodified-Since", storage.to_string())).await?.status(200)?;
                 ensure_eq!(json!([]), sorted_listing(&mut cx, "storage/d09").await?, "records after the wipe");
                 Ok(())
@@ -380,14 +449,18 @@ pub fn cases() -> Vec<Case> {
         Case::new("D-10", "X-Weave-Records above max_post_records is refused with 400/17 and stores nothing", |mut cx| {
             Box::pin(async move {
                 let max = cx.limits().max_post_records;
-                let post = |id: &str, value: String| SyncRequest::post("storage/d10").json(&json!([{ "id": id, "payload": "x" }])).header("X-Weave-Records", value);
+                let post = |id: &str, value: String| {
+                    SyncRequest::post("storage/d10").json(&json!([{ "id": id, "payload": "x" }])).header("X-Weave-Records", value)
+                };
                 let v = cx.variant(format!("POST X-Weave-Records: {max} (max_post_records)"));
                 let r = async { cx.send(post("at", max.to_string())).await?.status(200).map(drop) }.await;
                 cx.settle(v, r);
                 let v = cx.variant(format!("POST X-Weave-Records: {} (one over)", max + 1));
                 let r = async { cx.send(post("over", (max + 1).to_string())).await?.error(400, 17).map(drop) }.await;
                 cx.settle(v, r);
-                let batch = SyncRequest::post("storage/d10?batch=true").json(&json!([{ "id": "staged", "payload": "x" }])).header("X-Weave-Records", (max + 1).to_string());
+                let batch = SyncRequest::post("storage/d10?batch=true")
+                    .json(&json!([{ "id": "staged", "payload": "x" }]))
+                    .header("X-Weave-Records", (max + 1).to_string());
                 let v = cx.variant(format!("batch start X-Weave-Records: {} (one over)", max + 1));
                 let r = async { cx.send(batch).await?.error(400, 17).map(drop) }.await;
                 cx.settle(v, r);
@@ -406,7 +479,9 @@ pub fn cases() -> Vec<Case> {
         Case::new("D-11", "X-Weave-Bytes above max_post_bytes is refused with 400/17 and stores nothing", |mut cx| {
             Box::pin(async move {
                 let max = cx.limits().max_post_bytes;
-                let post = |id: &str, value: u64| SyncRequest::post("storage/d11").json(&json!([{ "id": id, "payload": "x" }])).header("X-Weave-Bytes", value.to_string());
+                let post = |id: &str, value: u64| {
+                    SyncRequest::post("storage/d11").json(&json!([{ "id": id, "payload": "x" }])).header("X-Weave-Bytes", value.to_string())
+                };
                 let v = cx.variant(format!("POST X-Weave-Bytes: {max} (max_post_bytes)"));
                 let r = async { cx.send(post("at", max)).await?.status(200).map(drop) }.await;
                 cx.settle(v, r);
@@ -420,7 +495,8 @@ pub fn cases() -> Vec<Case> {
         Case::new("D-12", "batch totals headers: at the limit 202, past it 400/17, malformed or without batch 400/1", |mut cx| {
             Box::pin(async move {
                 let limits = cx.limits().clone();
-                for (header, max) in [("X-Weave-Total-Records", limits.max_total_records), ("X-Weave-Total-Bytes", limits.max_total_bytes)] {
+                for (header, max) in [("X-Weave-Total-Records", limits.max_total_records), ("X-Weave-Total-Bytes", limits.max_total_bytes)]
+                {
                     let start = |value: String| SyncRequest::post("storage/d12?batch=true").json(&json!([])).header(header, value);
                     let v = cx.variant(format!("batch start {header}: {max} (the limit)"));
                     let r = async { cx.send(start(max.to_string())).await?.status(202).map(drop) }.await;
@@ -431,7 +507,11 @@ pub fn cases() -> Vec<Case> {
                     let v = cx.variant(format!("batch start {header}: abc"));
                     let r = async {
                         let bad = cx.send(start("abc".to_owned())).await?;
-                        cx.rule_or_compat(bad.error(400, 1).map(drop), || bad.error(400, 0).map(drop), "malformed batch totals header gives 400/0")
+                        cx.rule_or_compat(
+                            bad.error(400, 1).map(drop),
+                            || bad.error(400, 0).map(drop),
+                            "malformed batch totals header gives 400/0",
+                        )
                     }
                     .await;
                     cx.settle(v, r);
@@ -439,7 +519,11 @@ pub fn cases() -> Vec<Case> {
                     let r = async {
                         let plain = SyncRequest::post("storage/d12").json(&json!([{ "id": "plain", "payload": "x" }])).header(header, "1");
                         let plain = cx.send(plain).await?;
-                        cx.rule_or_compat(plain.error(400, 1).map(drop), || plain.error(400, 0).map(drop), "batch totals header without batch gives 400/0")
+                        cx.rule_or_compat(
+                            plain.error(400, 1).map(drop),
+                            || plain.error(400, 0).map(drop),
+                            "batch totals header without batch gives 400/0",
+                        )
                     }
                     .await;
                     cx.settle(v, r);
@@ -472,7 +556,10 @@ pub fn cases() -> Vec<Case> {
                     let mut previous: Option<f64> = None;
                     for (what, resp, kb) in &answers {
                         let raw = resp.require_header("x-weave-quota-remaining")?;
-                        let left: f64 = raw.trim().parse().map_err(|_| Failure::mismatch(format!("X-Weave-Quota-Remaining of {what}"), "a number of KB", raw))?;
+                        let left: f64 = raw
+                            .trim()
+                            .parse()
+                            .map_err(|_| Failure::mismatch(format!("X-Weave-Quota-Remaining of {what}"), "a number of KB", raw))?;
                         if let Some(p) = previous {
                             let fell = p - left;
                             let as_written = (fell - kb).abs() < 0.011;
@@ -485,7 +572,8 @@ pub fn cases() -> Vec<Case> {
                 cx.rule_or_compat(
                     rule,
                     || {
-                        let sent: Vec<&str> = answers.iter().filter(|(_, r, _)| r.header("x-weave-quota-remaining").is_some()).map(|(w, _, _)| *w).collect();
+                        let sent: Vec<&str> =
+                            answers.iter().filter(|(_, r, _)| r.header("x-weave-quota-remaining").is_some()).map(|(w, _, _)| *w).collect();
                         ensure!(sent.is_empty(), "X-Weave-Quota-Remaining sent by {sent:?} only");
                         Ok(())
                     },
@@ -522,16 +610,19 @@ pub fn cases() -> Vec<Case> {
                 ] {
                     let v = cx.variant(format!("POST Content-Type: {content_type}"));
                     let r = async {
-                        cx.send(SyncRequest::post(format!("storage/{coll}")).header("Content-Type", content_type).body(body)).await?.status(200)?;
+                        cx.send(SyncRequest::post(format!("storage/{coll}")).header("Content-Type", content_type).body(body))
+                            .await?
+                            .status(200)?;
                         ensure_eq!(json!(["12", "13"]), sorted_listing(&mut cx, &format!("storage/{coll}")).await?, "records stored");
                         Ok(())
                     }
                     .await;
                     cx.settle(v, r);
                 }
-                for (what, coll, content_type) in
-                    [("POST Content-Type: application/octet-stream", "d14e", Some("application/octet-stream")), ("POST without Content-Type", "d14f", None)]
-                {
+                for (what, coll, content_type) in [
+                    ("POST Content-Type: application/octet-stream", "d14e", Some("application/octet-stream")),
+                    ("POST without Content-Type", "d14f", None),
+                ] {
                     let v = cx.variant(what);
                     let req = SyncRequest::post(format!("storage/{coll}")).body(records);
                     let req = match content_type {
@@ -655,7 +746,11 @@ pub fn cases() -> Vec<Case> {
                             None => ensure_eq!(400, resp.code(), "status"),
                             Some(6) => {
                                 // J-01 lets syncstorage-rs answer 8 where 6 is due.
-                                cx.rule_or_compat(resp.error(400, 6).map(drop), || resp.error(400, 8).map(drop), "unparseable line gives 400/8")?;
+                                cx.rule_or_compat(
+                                    resp.error(400, 6).map(drop),
+                                    || resp.error(400, 8).map(drop),
+                                    "unparseable line gives 400/8",
+                                )?;
                             }
                             Some(c) => {
                                 resp.error(400, c)?;
@@ -674,7 +769,8 @@ pub fn cases() -> Vec<Case> {
                         let records: Vec<Value> = (0..5).map(|i| json!({ "id": format!("{i:02}"), "payload": "X" })).collect();
                         let start = cx.post("storage/d15c?batch=true", json!(records)).await?;
                         let batch = started_batch(&start)?;
-                        let commit = batch_post("d15c", &batch, true).header("Content-Type", "application/newlines").body(body.as_bytes().to_vec());
+                        let commit =
+                            batch_post("d15c", &batch, true).header("Content-Type", "application/newlines").body(body.as_bytes().to_vec());
                         ensure_eq!(status, cx.send(commit).await?.code(), "status of the commit");
                         Ok(())
                     }
@@ -717,7 +813,8 @@ pub fn cases() -> Vec<Case> {
                 }
                 for accept in ["x/yy", "application/json;q=0"] {
                     let v = cx.variant(format!("Accept: {accept}"));
-                    let r = async { cx.send(SyncRequest::get("storage/d16").header("Accept", accept)).await?.error(406, 0).map(drop) }.await;
+                    let r =
+                        async { cx.send(SyncRequest::get("storage/d16").header("Accept", accept)).await?.error(406, 0).map(drop) }.await;
                     cx.settle(v, r);
                 }
                 Ok(())
@@ -742,7 +839,11 @@ pub fn cases() -> Vec<Case> {
                 let json_read = cx.get("storage/d17?full=1").await?;
                 let mut items = json_read.status(200)?.json()?.as_array().cloned().unwrap_or_default();
                 items.sort_by(|a, b| a["id"].as_str().cmp(&b["id"].as_str()));
-                ensure_eq!(json!(["hello\nworld", "\nmarco\npolo\n"]), json!(items.iter().map(|i| i["payload"].clone()).collect::<Vec<_>>()), "payloads read as JSON");
+                ensure_eq!(
+                    json!(["hello\nworld", "\nmarco\npolo\n"]),
+                    json!(items.iter().map(|i| i["payload"].clone()).collect::<Vec<_>>()),
+                    "payloads read as JSON"
+                );
                 let empty = cx.send(accept("storage/d17none")).await?;
                 ensure_eq!("", empty.status(200)?.text(), "a newline listing of no items");
                 Ok(())
@@ -814,7 +915,10 @@ pub fn cases() -> Vec<Case> {
                 let over = padded(r#"[{"id":"over","payload":"x"}]"#, max + 1);
                 // The server may leave the body unread and drop the connection; keep it out of the
                 // shared pool so that no later request, of this case or another, inherits it.
-                let req = SyncRequest::post("storage/d20over").header("Content-Type", "application/json").header("Connection", "close").body(over);
+                let req = SyncRequest::post("storage/d20over")
+                    .header("Content-Type", "application/json")
+                    .header("Connection", "close")
+                    .body(over);
                 let resp = cx.send(req).await?;
                 ensure_eq!(413, resp.code(), "status of a body one byte over max_request_bytes");
                 ensure_eq!(json!([]), sorted_listing(&mut cx, "storage/d20over").await?, "records after the 413");
@@ -827,7 +931,6 @@ pub fn cases() -> Vec<Case> {
 }
 
 // ---- steps shared by the cases above ---------------------------------------------------------
-
 
 /// D-01 for one answer: an X-Weave-Timestamp with two decimals, not before the write at `t`, nor
 /// before the last answer's (`previous`, moved on here), nor before its own X-Last-Modified.
@@ -852,7 +955,6 @@ fn local_now() -> Stamp {
     Stamp(i64::try_from(cs).unwrap_or(i64::MAX))
 }
 
-
 /// X-Last-Modified and X-Weave-Timestamp (and the body's ts, if given) agree; that T.
 fn one_t(resp: &Resp, body: Option<Stamp>, what: &str) -> Result<Stamp, Failure> {
     let t = resp.stamp("x-last-modified")?;
@@ -862,7 +964,6 @@ fn one_t(resp: &Resp, body: Option<Stamp>, what: &str) -> Result<Stamp, Failure>
     }
     Ok(t)
 }
-
 
 /// A 412 with no body that reports the resource's ts `t` (D-06).
 async fn refused_412(cx: &mut Ctx, req: SyncRequest, t: Stamp) -> CaseResult {
@@ -884,7 +985,8 @@ fn applied_or_refused(resp: &Resp, what: &str) -> Result<bool, Failure> {
 /// The ids of a listing, sorted, as JSON for comparison.
 async fn sorted_listing(cx: &mut Ctx, path: &str) -> Result<Value, Failure> {
     let resp = cx.get(path).await?;
-    let mut ids: Vec<String> = resp.status(200)?.json()?.as_array().cloned().unwrap_or_default().iter().filter_map(|v| v.as_str().map(str::to_owned)).collect();
+    let mut ids: Vec<String> =
+        resp.status(200)?.json()?.as_array().cloned().unwrap_or_default().iter().filter_map(|v| v.as_str().map(str::to_owned)).collect();
     ids.sort();
     Ok(json!(ids))
 }
@@ -903,7 +1005,10 @@ fn newline_values(resp: &Resp) -> Result<Vec<Value>, Failure> {
     let text = resp.text();
     ensure!(text.is_empty() || text.ends_with('\n'), "a newline body must end each item with a LF: {text:?}");
     text.split_terminator('\n')
-        .map(|line| serde_json::from_str(line).map_err(|e| Failure::mismatch("a line of a newline body", "one JSON value", format!("{line:?}: {e}"))))
+        .map(|line| {
+            serde_json::from_str(line)
+                .map_err(|e| Failure::mismatch("a line of a newline body", "one JSON value", format!("{line:?}: {e}")))
+        })
         .collect()
 }
 

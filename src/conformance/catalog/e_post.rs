@@ -187,8 +187,7 @@ fn corpus(rng: &mut StdRng, limits: &Limits) -> Vec<Sample> {
         ("surrounding-spaces", "   padded   "),
         ("json-in-a-string", r#"{"ciphertext": "IDontKnowWhatImDoing", "IV": "AQIDBAUGBwgJCgsMDQ4PEA==", "hmac": "00ff"}"#),
     ];
-    let mut out: Vec<Sample> =
-        fixed.iter().map(|(l, t)| Sample { label: (*l).to_owned(), text: (*t).to_owned(), nul: false }).collect();
+    let mut out: Vec<Sample> = fixed.iter().map(|(l, t)| Sample { label: (*l).to_owned(), text: (*t).to_owned(), nul: false }).collect();
     let controls: String = (1u32..0x20).filter_map(char::from_u32).collect();
     out.push(Sample { label: "all-c0-controls".into(), text: controls.clone(), nul: false });
     // Long strings stay well inside every per-request limit of the target.
@@ -405,17 +404,13 @@ pub fn cases() -> Vec<Case> {
         Case::new("E-02", "records in success read back at once; failed ones change nothing", |mut cx| {
             Box::pin(async move {
                 let pld = "*".repeat(500);
-                let resp = cx
-                    .post("storage/e02", json!([{ "id": "12", "payload": pld }, { "id": "13", "payload": pld }]))
-                    .await?;
+                let resp = cx.post("storage/e02", json!([{ "id": "12", "payload": pld }, { "id": "13", "payload": pld }])).await?;
                 ensure_eq!(set(&["12", "13"]), success_of(&resp.status(200)?.json()?)?, "both records succeed");
                 let stored = records(&mut cx, "e02").await?;
                 ensure_eq!(pld, payload_of(&stored, "12")?, "payload of 12");
                 ensure_eq!(pld, payload_of(&stored, "13")?, "payload of 13");
 
-                let resp = cx
-                    .post("storage/e02", json!([{ "id": "13", "payload": "XyX" }, { "id": "14", "payload": pld }]))
-                    .await?;
+                let resp = cx.post("storage/e02", json!([{ "id": "13", "payload": "XyX" }, { "id": "14", "payload": pld }])).await?;
                 ensure_eq!(set(&["13", "14"]), success_of(&resp.status(200)?.json()?)?, "update and create succeed");
                 let stored = records(&mut cx, "e02").await?;
                 ensure_eq!("XyX", payload_of(&stored, "13")?, "13 is updated");
@@ -440,9 +435,7 @@ pub fn cases() -> Vec<Case> {
                 ensure_eq!("XyX", payload_of(&stored, "13")?, "a failed update leaves 13's payload");
                 ensure_eq!(m13, modified_of(&stored, "13")?, "a failed update leaves 13's modified");
 
-                let resp = cx
-                    .post("storage/e02", json!([{ "id": "01", "payload": "GOOD" }, { "id": "02", "invalid": "ya" }]))
-                    .await?;
+                let resp = cx.post("storage/e02", json!([{ "id": "01", "payload": "GOOD" }, { "id": "02", "invalid": "ya" }])).await?;
                 let answer = resp.status(200)?.json()?;
                 ensure_eq!(set(&["01"]), success_of(&answer)?, "the good record succeeds");
                 ensure!(!success_of(&answer)?.contains("02"), "the record with an unknown field fails");
@@ -526,7 +519,11 @@ pub fn cases() -> Vec<Case> {
 
                 let (posted, body) = numbered(n + 5, "X");
                 let answer = cx.post("storage/e05over", body).await?.status(200)?.json()?;
-                ensure_eq!(posted[..n].iter().cloned().collect::<BTreeSet<_>>(), success_of(&answer)?, "the first max_post_records succeed");
+                ensure_eq!(
+                    posted[..n].iter().cloned().collect::<BTreeSet<_>>(),
+                    success_of(&answer)?,
+                    "the first max_post_records succeed"
+                );
                 ensure_eq!(posted[n..].iter().cloned().collect::<BTreeSet<_>>(), failed_of(&answer)?, "the last five fail");
                 for id in &posted[n..] {
                     ensure_eq!(json!("retry bso"), answer["failed"][id], "reason for {id}");
@@ -610,9 +607,7 @@ pub fn cases() -> Vec<Case> {
                     body.resize(len, b' ');
                     body
                 };
-                let over = SyncRequest::post("storage/e08")
-                    .header("Content-Type", "application/json")
-                    .chunked(padded("over", limit + 1));
+                let over = SyncRequest::post("storage/e08").header("Content-Type", "application/json").chunked(padded("over", limit + 1));
                 let resp = cx.send(over).await?;
                 ensure!(
                     resp.code() == 413 || resp.code() == 400,
@@ -683,12 +678,13 @@ pub fn cases() -> Vec<Case> {
                 }
 
                 let bad = r#"{"ciphertext": "IDontKnowWhatImDoing", "IV": "AAAAAAAAAAAAAAAAAAAAAA=="}"#;
-                written_at(&cx.post("storage/crypto", json!([{ "id": "keys", "payload": "{\"IV\": \"AQIDBAUGBwgJCgsMDQ4PEA==\"}" }])).await?)?;
+                written_at(
+                    &cx.post("storage/crypto", json!([{ "id": "keys", "payload": "{\"IV\": \"AQIDBAUGBwgJCgsMDQ4PEA==\"}" }])).await?,
+                )?;
                 let crypto = records(&mut cx, "crypto").await?;
                 let (_, storage_ts) = info(&mut cx).await?;
-                let resp = cx
-                    .post("storage/crypto", json!([{ "id": "other", "payload": "fine" }, { "id": "keys", "payload": bad }]))
-                    .await?;
+                let resp =
+                    cx.post("storage/crypto", json!([{ "id": "other", "payload": "fine" }, { "id": "keys", "payload": bad }])).await?;
                 resp.error(400, 8)?;
                 ensure_eq!(crypto, records(&mut cx, "crypto").await?, "crypto after the known-bad key bundle");
                 ensure_eq!(storage_ts, info(&mut cx).await?.1, "storage ts after the known-bad key bundle");
@@ -733,7 +729,8 @@ pub fn cases() -> Vec<Case> {
                 let v = cx.variant("PUT a lone surrogate escape");
                 let r = async {
                     let raw = r#"{"payload":"\ud800"}"#;
-                    let req = SyncRequest::put("storage/e11lone/put").header("Content-Type", "application/json").body(raw.as_bytes().to_vec());
+                    let req =
+                        SyncRequest::put("storage/e11lone/put").header("Content-Type", "application/json").body(raw.as_bytes().to_vec());
                     let resp = cx.send(req).await?;
                     if resp.code() != 200 {
                         resp.error(400, 8).map_err(|f| Failure { message: format!("PUT of a lone surrogate: {}", f.message), ..f })?;

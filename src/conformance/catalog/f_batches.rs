@@ -67,11 +67,17 @@ async fn expect_refused(cx: &mut Ctx, what: &str, req: SyncRequest, user: Option
 
 /// F-09 ttl-only entries; `Ok(false)` when the server clock jumped past the ttl too early.
 async fn batch_ttl_update(cx: &mut Ctx, coll: &str) -> Result<bool, Failure> {
-    written_at(&cx.post(&format!("storage/{coll}"), json!([
-        { "id": "a", "payload": "ayy" },
-        { "id": "b", "payload": "bea" },
-        { "id": "c", "payload": "see" },
-    ])).await?)?;
+    written_at(
+        &cx.post(
+            &format!("storage/{coll}"),
+            json!([
+                { "id": "a", "payload": "ayy" },
+                { "id": "b", "payload": "bea" },
+                { "id": "c", "payload": "see" },
+            ]),
+        )
+        .await?,
+    )?;
     let resp = cx.send(batch_post(coll, "true", false).json(&json!([]))).await?;
     let id = started_batch(&resp)?;
     let orig = resp.stamp("x-last-modified")?;
@@ -163,10 +169,8 @@ async fn batch_byte_total(cx: &mut Ctx, coll: &str) -> CaseResult {
     let (mut staged, mut n) = (0, 0);
     while staged < total {
         let this = size.min(total - staged);
-        let answer = append(cx, coll, &id, json!([{ "id": format!("r{n}"), "payload": sized_payload(this) }]))
-            .await?
-            .status(202)?
-            .json()?;
+        let answer =
+            append(cx, coll, &id, json!([{ "id": format!("r{n}"), "payload": sized_payload(this) }])).await?.status(202)?.json()?;
         ensure_eq!(1, success_of(&answer)?.len(), "record r{n} staged ({this} bytes, {staged} before)");
         staged += this;
         n += 1;
@@ -385,7 +389,8 @@ pub fn cases() -> Vec<Case> {
                 let t0 = written_at(
                     &cx.post("storage/f05", json!([{ "id": "12", "payload": "elegance" }, { "id": "13", "payload": "slovenly" }])).await?,
                 )?;
-                let (id, _) = start(&mut cx, "f05", json!([{ "id": "a", "payload": "internal" }, { "id": "b", "payload": "pancreas" }])).await?;
+                let (id, _) =
+                    start(&mut cx, "f05", json!([{ "id": "a", "payload": "internal" }, { "id": "b", "payload": "pancreas" }])).await?;
                 let resp = commit(
                     &mut cx,
                     "f05",
@@ -417,7 +422,8 @@ pub fn cases() -> Vec<Case> {
                 ensure_eq!(t0, modified_of(&stored, "12")?, "12, untouched, keeps its ts");
 
                 // A commit with an empty body applies what was staged.
-                let (id, _) = start(&mut cx, "f05", json!([{ "id": "a", "payload": "burrito" }, { "id": "e", "payload": "chocolate" }])).await?;
+                let (id, _) =
+                    start(&mut cx, "f05", json!([{ "id": "a", "payload": "burrito" }, { "id": "e", "payload": "chocolate" }])).await?;
                 let t2 = written_at(&commit(&mut cx, "f05", &id, json!([])).await?)?;
                 let resp = cx.get("storage/f05/a").await?;
                 let a = resp.status(200)?.json()?;
@@ -435,17 +441,29 @@ pub fn cases() -> Vec<Case> {
                 let ts1 = written_at(&cx.post("storage/f05c1", bsos.clone()).await?)?;
                 let ts2 = written_at(&cx.post("storage/f05c2", bsos).await?)?;
                 let (map, storage_ts) = info(&mut cx).await?;
-                ensure_eq!((ts1, ts2, ts2), (Stamp::from_json(&map["f05c1"])?, Stamp::from_json(&map["f05c2"])?, storage_ts), "(c1, c2, storage) ts");
+                ensure_eq!(
+                    (ts1, ts2, ts2),
+                    (Stamp::from_json(&map["f05c1"])?, Stamp::from_json(&map["f05c2"])?, storage_ts),
+                    "(c1, c2, storage) ts"
+                );
                 let (id, _) = start(&mut cx, "f05c2", json!([{ "id": "a", "payload": "aih" }, { "id": "b", "payload": "bie" }])).await?;
                 let t = written_at(&commit(&mut cx, "f05c2", &id, json!([])).await?)?;
                 ensure!(t > ts2, "overwriting in place moves c2's ts ({t} after {ts2})");
                 let (map, storage_ts) = info(&mut cx).await?;
-                ensure_eq!((ts1, t, t), (Stamp::from_json(&map["f05c1"])?, Stamp::from_json(&map["f05c2"])?, storage_ts), "(c1, c2, storage) ts");
+                ensure_eq!(
+                    (ts1, t, t),
+                    (Stamp::from_json(&map["f05c1"])?, Stamp::from_json(&map["f05c2"])?, storage_ts),
+                    "(c1, c2, storage) ts"
+                );
                 let resp = cx.send(batch_post("f05c1", "true", true).json(&json!([{ "id": "d", "payload": "dee" }]))).await?;
                 let t1 = written_at(&resp)?;
                 ensure!(t1 > ts1 && t1 >= t, "adding to c1 moves its ts past both ({t1} after {ts1} and {t})");
                 let (map, storage_ts) = info(&mut cx).await?;
-                ensure_eq!((t1, t, t1), (Stamp::from_json(&map["f05c1"])?, Stamp::from_json(&map["f05c2"])?, storage_ts), "(c1, c2, storage) ts");
+                ensure_eq!(
+                    (t1, t, t1),
+                    (Stamp::from_json(&map["f05c1"])?, Stamp::from_json(&map["f05c2"])?, storage_ts),
+                    "(c1, c2, storage) ts"
+                );
                 Ok(())
             })
         })
@@ -560,9 +578,13 @@ pub fn cases() -> Vec<Case> {
         .upstream(&["test_batch_ttl_update"]),
         Case::new("F-10", "the commit's T goes to records it creates or whose payload or sortindex it sets", |mut cx| {
             Box::pin(async move {
-                let t0 = written_at(&cx.post("storage/f10", Value::Array(
-                    ["a", "b", "c", "d"].iter().map(|id| json!({ "id": id, "payload": "old" })).collect(),
-                )).await?)?;
+                let t0 = written_at(
+                    &cx.post(
+                        "storage/f10",
+                        Value::Array(["a", "b", "c", "d"].iter().map(|id| json!({ "id": id, "payload": "old" })).collect()),
+                    )
+                    .await?,
+                )?;
                 let (id, _) = start(&mut cx, "f10", json!([{ "id": "b", "payload": "new" }])).await?;
                 append(&mut cx, "f10", &id, json!([{ "id": "c", "sortindex": 4 }, { "id": "d", "ttl": 3600 }])).await?.status(202)?;
                 append(&mut cx, "f10", &id, json!([{ "id": "e", "payload": "e" }])).await?.status(202)?;
@@ -599,7 +621,9 @@ pub fn cases() -> Vec<Case> {
                 .await?;
                 ensure_eq!(set(&["a"]), success_of(&answer)?, "staging: the valid record succeeds");
                 ensure_eq!(set(&["b\n"]), failed_of(&answer)?, "staging: the invalid id fails");
-                let resp = commit(&mut cx, "f12", &id, json!([{ "id": "c", "payload": "sea" }, { "id": "d", "payload": "dii", "ttl": -12 }])).await?;
+                let resp =
+                    commit(&mut cx, "f12", &id, json!([{ "id": "c", "payload": "sea" }, { "id": "d", "payload": "dii", "ttl": -12 }]))
+                        .await?;
                 written_at(&resp)?;
                 let answer = resp.json()?;
                 ensure_eq!(set(&["c"]), success_of(&answer)?, "commit: the valid record succeeds");
@@ -648,14 +672,8 @@ pub fn cases() -> Vec<Case> {
                     None,
                 )
                 .await;
-                expect_refused(
-                    &mut cx,
-                    "commit from another collection",
-                    batch_post("f14c2", &id, true).json(&json!([])),
-                    None,
-                    None,
-                )
-                .await;
+                expect_refused(&mut cx, "commit from another collection", batch_post("f14c2", &id, true).json(&json!([])), None, None)
+                    .await;
                 let other = cx.user();
                 let req = batch_post("f14c1", &id, false).json(&json!([{ "id": "x", "payload": "intruder" }]));
                 expect_refused(&mut cx, "append by another user", req, Some(&other), None).await;
@@ -732,14 +750,8 @@ pub fn cases() -> Vec<Case> {
                     Some(0),
                 )
                 .await;
-                expect_refused(
-                    &mut cx,
-                    "commit of an expired batch",
-                    batch_post("f16", &second, true).json(&json!([])),
-                    None,
-                    Some(0),
-                )
-                .await;
+                expect_refused(&mut cx, "commit of an expired batch", batch_post("f16", &second, true).json(&json!([])), None, Some(0))
+                    .await;
                 ensure_eq!(Vec::<String>::new(), ids(&mut cx, "f16").await?, "nothing of the expired batches appears");
                 let (map, _) = info(&mut cx).await?;
                 ensure!(map.get("f16").is_none(), "expired batches create no collection: {map}");
@@ -765,7 +777,9 @@ pub fn cases() -> Vec<Case> {
                 let limits = cx.limits().clone();
                 let budget = limits.max_post_bytes as usize;
                 ensure!(
-                    budget > 3 && budget - 3 <= limits.max_record_payload_bytes as usize && 3 * limits.max_post_records <= limits.max_total_records,
+                    budget > 3
+                        && budget - 3 <= limits.max_record_payload_bytes as usize
+                        && 3 * limits.max_post_records <= limits.max_total_records,
                     "limits leave no room for this check"
                 );
                 let body = json!([
@@ -789,14 +803,19 @@ pub fn cases() -> Vec<Case> {
                 let v = cx.variant("batch start of max_post_records + 2");
                 let r = (|| {
                     ensure_eq!(n, success_of(&answer)?.len(), "a batch start takes max_post_records");
-                    ensure_eq!(set(&[format!("{n:04}").as_str(), format!("{:04}", n + 1).as_str()]), failed_of(&answer)?, "the last two fail");
+                    ensure_eq!(
+                        set(&[format!("{n:04}").as_str(), format!("{:04}", n + 1).as_str()]),
+                        failed_of(&answer)?,
+                        "the last two fail"
+                    );
                     ensure_eq!(json!("retry bso"), answer["failed"][format!("{n:04}")], "reason");
                     Ok(())
                 })();
                 cx.settle(v, r);
                 let v = cx.variant("append of max_post_records + 1");
                 let r = async {
-                    let answer = append(&mut cx, "f18", &id, Value::Array(numbered(10_000..10_000 + n + 1, "y"))).await?.status(202)?.json()?;
+                    let answer =
+                        append(&mut cx, "f18", &id, Value::Array(numbered(10_000..10_000 + n + 1, "y"))).await?.status(202)?.json()?;
                     ensure_eq!(n, success_of(&answer)?.len(), "an append takes max_post_records");
                     ensure_eq!(json!("retry bso"), answer["failed"][format!("{:04}", 10_000 + n)], "reason");
                     Ok(())
@@ -805,7 +824,8 @@ pub fn cases() -> Vec<Case> {
                 cx.settle(v, r);
                 let v = cx.variant("commit body of max_post_records + 1");
                 let r = async {
-                    let answer = commit(&mut cx, "f18", &id, Value::Array(numbered(100_000..100_000 + n + 1, "z"))).await?.status(200)?.json()?;
+                    let answer =
+                        commit(&mut cx, "f18", &id, Value::Array(numbered(100_000..100_000 + n + 1, "z"))).await?.status(200)?.json()?;
                     ensure_eq!(n, success_of(&answer)?.len(), "a commit body takes max_post_records");
                     ensure_eq!(1, failed_of(&answer)?.len(), "the last one fails");
                     Ok(())
@@ -908,9 +928,8 @@ pub fn cases() -> Vec<Case> {
                 let limits = cx.limits().clone();
                 let (id, _) = start(&mut cx, "f21", json!([{ "id": "a", "payload": "x" }])).await?;
                 // Usage is measured before each write, so these PUTs end at or just past the quota.
-                let chunk = (limits.max_record_payload_bytes as usize)
-                    .min((limits.max_request_bytes as usize).saturating_sub(100))
-                    .min(quota);
+                let chunk =
+                    (limits.max_record_payload_bytes as usize).min((limits.max_request_bytes as usize).saturating_sub(100)).min(quota);
                 let (mut used, mut n) = (0, 0);
                 while used < quota {
                     let size = chunk.min(quota - used);

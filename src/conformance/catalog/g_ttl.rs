@@ -437,7 +437,11 @@ pub fn cases() -> Vec<Case> {
         Case::new("G-08", "expiry moves neither the collection ts nor the storage ts", |mut cx| {
             Box::pin(async move {
                 cx.put("storage/other/x", json!({ "payload": "x" })).await?.status(200)?;
-                let t = cx.post("storage/brief", json!([{ "id": "a", "payload": "a", "ttl": 1 }])).await?.status(200)?.stamp("x-last-modified")?;
+                let t = cx
+                    .post("storage/brief", json!([{ "id": "a", "payload": "a", "ttl": 1 }]))
+                    .await?
+                    .status(200)?
+                    .stamp("x-last-modified")?;
                 let before = cx.get("info/collections").await?;
                 let map_before = before.status(200)?.json()?;
                 ensure_eq!(t, before.stamp("x-last-modified")?, "storage ts before the expiry");

@@ -288,7 +288,9 @@ pub fn cases() -> Vec<Case> {
                 commit.status(200)?;
                 let del = cx.delete("storage/c/a").await?;
                 del.status(200)?;
-                for (what, resp) in [("PUT", &put), ("POST", &post), ("batch start", &start), ("append", &add), ("commit", &commit), ("DELETE", &del)] {
+                for (what, resp) in
+                    [("PUT", &put), ("POST", &post), ("batch start", &start), ("append", &add), ("commit", &commit), ("DELETE", &del)]
+                {
                     let v = cx.variant(format!("X-Weave-Quota-Remaining on the {what}"));
                     let r = (|| {
                         ensure_eq!(None::<String>, remaining(resp), "X-Weave-Quota-Remaining on {what}");
@@ -307,13 +309,16 @@ pub fn cases() -> Vec<Case> {
                 let half = l / 2;
                 // Part a: half the quota; part b: one byte less than the other half.
                 let a: Vec<(String, u64)> = split(half, &limits).into_iter().enumerate().map(|(i, n)| (format!("a{i}"), n)).collect();
-                let b: Vec<(String, u64)> = split(l - half - 1, &limits).into_iter().enumerate().map(|(i, n)| (format!("b{i}"), n)).collect();
+                let b: Vec<(String, u64)> =
+                    split(l - half - 1, &limits).into_iter().enumerate().map(|(i, n)| (format!("b{i}"), n)).collect();
                 let mut staged = a.iter().chain(&b);
                 let (first, size) = staged.next().ok_or_else(|| Failure::new("nothing to stage"))?;
                 let start = cx.post("storage/quotabatch?batch=true", json!([{ "id": first, "payload": payload('1', *size) }])).await?;
                 let batch = started_batch(&start)?;
                 for (id, size) in staged {
-                    let r = cx.send(batch_post("quotabatch", &batch, false).json(&json!([{ "id": id, "payload": payload('1', *size) }]))).await?;
+                    let r = cx
+                        .send(batch_post("quotabatch", &batch, false).json(&json!([{ "id": id, "payload": payload('1', *size) }])))
+                        .await?;
                     r.status(202)?;
                 }
                 // Staged: one byte under the quota. Two more bytes reach it.
@@ -322,12 +327,15 @@ pub fn cases() -> Vec<Case> {
                 over_quota(&mut cx, &r)?;
                 // Restaging part a with payloads of the same size leaves the total where it was.
                 for (id, size) in &a {
-                    let r = cx.send(batch_post("quotabatch", &batch, false).json(&json!([{ "id": id, "payload": payload('2', *size) }]))).await?;
+                    let r = cx
+                        .send(batch_post("quotabatch", &batch, false).json(&json!([{ "id": id, "payload": payload('2', *size) }])))
+                        .await?;
                     r.status(202)?;
                 }
                 cx.send(batch_post("quotabatch", &batch, true).json(&json!([]))).await?.status(200)?;
                 let listing = cx.get("storage/quotabatch?full=1").await?.status(200)?.json()?;
-                let mut got: Vec<String> = listing.as_array().into_iter().flatten().filter_map(|r| r["id"].as_str().map(str::to_owned)).collect();
+                let mut got: Vec<String> =
+                    listing.as_array().into_iter().flatten().filter_map(|r| r["id"].as_str().map(str::to_owned)).collect();
                 got.sort();
                 let mut want: Vec<String> = a.iter().chain(&b).map(|(id, _)| id.clone()).collect();
                 want.sort();

@@ -60,12 +60,8 @@ fn collections_map(resp: &Resp) -> Result<BTreeMap<String, Stamp>, Failure> {
 }
 
 fn ids_of(listing: &Value) -> Vec<String> {
-    let mut ids: Vec<String> = listing
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|v| v.as_str().or_else(|| v["id"].as_str()).map(str::to_owned))
-        .collect();
+    let mut ids: Vec<String> =
+        listing.as_array().into_iter().flatten().filter_map(|v| v.as_str().or_else(|| v["id"].as_str()).map(str::to_owned)).collect();
     ids.sort();
     ids
 }
@@ -162,7 +158,9 @@ pub fn cases() -> Vec<Case> {
                     let r = async { headers_ts(&cx.get(path).await?, path).map(|_| ()) }.await;
                     cx.settle(v, r);
                 }
-                for (path, what) in [("storage/dec/b", "record DELETE"), ("storage/dec?ids=c", "DELETE ?ids"), ("storage/dec", "collection DELETE")] {
+                for (path, what) in
+                    [("storage/dec/b", "record DELETE"), ("storage/dec?ids=c", "DELETE ?ids"), ("storage/dec", "collection DELETE")]
+                {
                     let v = cx.variant(format!("{what} {path}"));
                     let r = async {
                         let del = cx.delete(path).await?;
@@ -243,7 +241,9 @@ pub fn cases() -> Vec<Case> {
                     ensure_eq!(t, s, "modified of {id}");
                 }
 
-                let start = cx.post("storage/committed?batch=true", json!([{ "id": "s1", "payload": "1" }, { "id": "s2", "payload": "2" }])).await?;
+                let start = cx
+                    .post("storage/committed?batch=true", json!([{ "id": "s1", "payload": "1" }, { "id": "s2", "payload": "2" }]))
+                    .await?;
                 let batch = started_batch(&start)?;
                 cx.send(batch_post("committed", &batch, false).json(&json!([{ "id": "s3", "payload": "3" }]))).await?.status(202)?;
                 let body = json!([{ "id": "s1", "payload": "one" }, { "id": "s4", "payload": "4" }, { "id": "s5", "payload": "5" }]);
@@ -281,9 +281,19 @@ pub fn cases() -> Vec<Case> {
                             // sequential-write case below, once for the run; D-18 wants Retry-After.
                             409 | 503 => {
                                 let after = a.header("retry-after").and_then(|v| v.trim().parse::<u64>().ok());
-                                ensure!(after.is_some(), "a refused concurrent write without a Retry-After in seconds:\n{}", a.0.transcript());
+                                ensure!(
+                                    after.is_some(),
+                                    "a refused concurrent write without a Retry-After in seconds:\n{}",
+                                    a.0.transcript()
+                                );
                             }
-                            other => return Err(Failure::mismatch("status of a concurrent PUT", "2xx, or a refusal (409/503 with Retry-After)", other)),
+                            other => {
+                                return Err(Failure::mismatch(
+                                    "status of a concurrent PUT",
+                                    "2xx, or a refusal (409/503 with Retry-After)",
+                                    other,
+                                ));
+                            }
                         }
                     }
                 }
@@ -331,23 +341,22 @@ pub fn cases() -> Vec<Case> {
                             Ok(())
                         }
                         503 => {
-                            refused.push(format!(
-                                "{what}: 503 body={} retry-after={:?}",
-                                r.text().trim(),
-                                r.header("retry-after")
-                            ));
+                            refused.push(format!("{what}: 503 body={} retry-after={:?}", r.text().trim(), r.header("retry-after")));
                             Ok(())
                         }
                         other => Err(Failure::mismatch(format!("{what}: status"), "2xx, 409 or (judged here) 503", other)),
                     }
                 };
                 for i in 0..30 {
-                    let r = cx.send_once(SyncRequest::put(format!("storage/seq/r{}", i % 3)).json(&json!({ "payload": format!("{i}") }))).await?;
+                    let r = cx
+                        .send_once(SyncRequest::put(format!("storage/seq/r{}", i % 3)).json(&json!({ "payload": format!("{i}") })))
+                        .await?;
                     sent += 1;
                     expect_writes(&r, &format!("PUT {i}"), &mut refused, &mut conflicts)?;
                 }
                 for i in 0..10 {
-                    let r = cx.send_once(SyncRequest::post("storage/seq").json(&json!([{ "id": format!("p{i}"), "payload": "p" }]))).await?;
+                    let r =
+                        cx.send_once(SyncRequest::post("storage/seq").json(&json!([{ "id": format!("p{i}"), "payload": "p" }]))).await?;
                     sent += 1;
                     expect_writes(&r, &format!("POST {i}"), &mut refused, &mut conflicts)?;
                     let r = cx.send_once(SyncRequest::delete(format!("storage/seq?ids=p{i}"))).await?;
@@ -389,7 +398,8 @@ pub fn cases() -> Vec<Case> {
                         0 | 1 => cx.put(&format!("storage/{coll}/{id}"), json!({ "payload": format!("s{step}") })).await?,
                         2 => {
                             let other = format!("i{}", cx.rng().random_range(4..6));
-                            cx.post(&format!("storage/{coll}"), json!([{ "id": id, "payload": "p" }, { "id": other, "sortindex": step }])).await?
+                            cx.post(&format!("storage/{coll}"), json!([{ "id": id, "payload": "p" }, { "id": other, "sortindex": step }]))
+                                .await?
                         }
                         3 => cx.delete(&format!("storage/{coll}/{id}")).await?,
                         4 => cx.delete(&format!("storage/{coll}?ids={id},i5")).await?,
@@ -428,7 +438,9 @@ pub fn cases() -> Vec<Case> {
                 cx.put("storage/a/1", json!({ "payload": "1" })).await?.status(200)?;
                 cx.put("storage/a/2", json!({ "payload": "2" })).await?.status(200)?;
                 let tb = t_of(&cx.put("storage/b/1", json!({ "payload": "1" })).await?)?;
-                for (path, what) in [("storage/a/1", "record delete"), ("storage/a?ids=2", "?ids delete"), ("storage/b", "collection delete")] {
+                for (path, what) in
+                    [("storage/a/1", "record delete"), ("storage/a?ids=2", "?ids delete"), ("storage/b", "collection delete")]
+                {
                     let v = cx.variant(format!("{what} DELETE {path}"));
                     let r = async {
                         let del = cx.delete(path).await?;
@@ -522,7 +534,15 @@ pub fn cases() -> Vec<Case> {
             Box::pin(async move {
                 cx.post("storage/r", json!([{ "id": "a", "payload": "a" }, { "id": "b", "payload": "b" }])).await?.status(200)?;
                 let t = t_of(&cx.put("storage/r/c", json!({ "payload": "c" })).await?)?;
-                for path in ["storage/r/c", "storage/r?full=1", "storage/r", "storage/r?newer=0&full=1", "info/collections", "info/collection_counts", "info/quota"] {
+                for path in [
+                    "storage/r/c",
+                    "storage/r?full=1",
+                    "storage/r",
+                    "storage/r?newer=0&full=1",
+                    "info/collections",
+                    "info/collection_counts",
+                    "info/quota",
+                ] {
                     let v = cx.variant(format!("GET {path}"));
                     let r = read_not_before(&mut cx, path, t).await;
                     cx.settle(v, r);
@@ -548,7 +568,8 @@ pub fn cases() -> Vec<Case> {
                 let since = |name: &str, value: String| SyncRequest::get("storage/fine/b").header(name, value);
                 cx.send(since("X-If-Modified-Since", format!("{t2}001"))).await?.status(304)?;
                 cx.send(since("X-If-Unmodified-Since", format!("{t2}9999"))).await?.status(200)?;
-                let put = SyncRequest::put("storage/fine/b").json(&json!({ "payload": "b2" })).header("X-If-Unmodified-Since", format!("{t2}5"));
+                let put =
+                    SyncRequest::put("storage/fine/b").json(&json!({ "payload": "b2" })).header("X-If-Unmodified-Since", format!("{t2}5"));
                 cx.send(put).await?.status(200)?;
                 Ok(())
             })

@@ -61,13 +61,21 @@ async fn listed(cx: &mut Ctx, coll: &str) -> Result<bool, Failure> {
 /// `bytes` as a variant name shows them: ASCII as is, anything else escaped, cut after 60 characters.
 fn shown(bytes: &[u8]) -> String {
     let all = bytes.escape_ascii().to_string();
-    if all.chars().count() <= 60 { format!("\"{all}\"") } else { format!("\"{}…\" ({} bytes)", all.chars().take(60).collect::<String>(), bytes.len()) }
+    if all.chars().count() <= 60 {
+        format!("\"{all}\"")
+    } else {
+        format!("\"{}…\" ({} bytes)", all.chars().take(60).collect::<String>(), bytes.len())
+    }
 }
 
 /// A request's method and path as a variant name, the path cut after 80 characters.
 fn line(req: &SyncRequest) -> String {
     let path = req.path();
-    let short = if path.chars().count() <= 80 { path.to_owned() } else { format!("{}… ({} chars)", path.chars().take(80).collect::<String>(), path.len()) };
+    let short = if path.chars().count() <= 80 {
+        path.to_owned()
+    } else {
+        format!("{}… ({} chars)", path.chars().take(80).collect::<String>(), path.len())
+    };
     format!("{} {short}", req.method())
 }
 
@@ -80,12 +88,35 @@ fn malformed_requests(batch: &str) -> Vec<(String, SyncRequest)> {
     };
     let deep = format!("{}{}", "[".repeat(5000), "]".repeat(5000));
     let put_bodies: Vec<Vec<u8>> = [
-        "", "{", "[", "nul", "{\"payload\":", "null", "true", "\"\\ud800\"", "{\"payload\":\"\\ud800\"}",
-        "{\"payload\":\"\\udc00x\\ud800\"}", "{\"payload\":\"a\\u0000b\"}", "{\"payload\":{}}", "{\"payload\":[\"x\"]}",
-        "{\"sortindex\":1e400}", "{\"sortindex\":-99999999999999999999}", "{\"sortindex\":18446744073709551616}",
-        "{\"ttl\":99999999999999999999999}", "{\"ttl\":1.7976931348623157e308}", "{\"ttl\":-0}", "{\"ttl\":-0.0}",
-        "{\"sortindex\":1.0}", "{\"ttl\":true}", "{\"id\":null}", "{\"id\":\"\\u0000\"}", "{\"modified\":\"yesterday\"}",
-        "{\"modified\":-1e308}", "{\"payload\":\"x\",\"payload\":\"y\"}", "{\"\\u0000\":1}", "{\"payload\":\"\\uFFFF\\uFFFE\"}",
+        "",
+        "{",
+        "[",
+        "nul",
+        "{\"payload\":",
+        "null",
+        "true",
+        "\"\\ud800\"",
+        "{\"payload\":\"\\ud800\"}",
+        "{\"payload\":\"\\udc00x\\ud800\"}",
+        "{\"payload\":\"a\\u0000b\"}",
+        "{\"payload\":{}}",
+        "{\"payload\":[\"x\"]}",
+        "{\"sortindex\":1e400}",
+        "{\"sortindex\":-99999999999999999999}",
+        "{\"sortindex\":18446744073709551616}",
+        "{\"ttl\":99999999999999999999999}",
+        "{\"ttl\":1.7976931348623157e308}",
+        "{\"ttl\":-0}",
+        "{\"ttl\":-0.0}",
+        "{\"sortindex\":1.0}",
+        "{\"ttl\":true}",
+        "{\"id\":null}",
+        "{\"id\":\"\\u0000\"}",
+        "{\"modified\":\"yesterday\"}",
+        "{\"modified\":-1e308}",
+        "{\"payload\":\"x\",\"payload\":\"y\"}",
+        "{\"\\u0000\":1}",
+        "{\"payload\":\"\\uFFFF\\uFFFE\"}",
         &deep,
     ]
     .iter()
@@ -96,10 +127,22 @@ fn malformed_requests(batch: &str) -> Vec<(String, SyncRequest)> {
         with_body(&mut reqs, SyncRequest::put("storage/sweep/a"), "application/json", body);
     }
     let post_bodies: Vec<Vec<u8>> = [
-        "", "null", "{}", "[null]", "[[]]", "[1,2]", "[{\"id\":\"a\\u0000\"}]", "[{\"id\":\"a\",\"payload\":\"\\u0000\"}]",
-        "[{\"id\":\"a\",\"ttl\":1e400}]", "[{\"id\":\"a\",\"sortindex\":18446744073709551616}]", "[{\"id\":{}}]",
-        "[{\"id\":\"a\"},{\"id\":\"a\"}]", "[{\"id\":\"\\ud800\"}]", "[{\"id\":\"a\",\"payload\":\"\\ud800\"}]",
-        "[{\"id\":\"a\",\"sortindex\":-0.0,\"ttl\":0.5}]", &deep,
+        "",
+        "null",
+        "{}",
+        "[null]",
+        "[[]]",
+        "[1,2]",
+        "[{\"id\":\"a\\u0000\"}]",
+        "[{\"id\":\"a\",\"payload\":\"\\u0000\"}]",
+        "[{\"id\":\"a\",\"ttl\":1e400}]",
+        "[{\"id\":\"a\",\"sortindex\":18446744073709551616}]",
+        "[{\"id\":{}}]",
+        "[{\"id\":\"a\"},{\"id\":\"a\"}]",
+        "[{\"id\":\"\\ud800\"}]",
+        "[{\"id\":\"a\",\"payload\":\"\\ud800\"}]",
+        "[{\"id\":\"a\",\"sortindex\":-0.0,\"ttl\":0.5}]",
+        &deep,
     ]
     .iter()
     .map(|s| s.as_bytes().to_vec())
@@ -117,7 +160,20 @@ fn malformed_requests(batch: &str) -> Vec<(String, SyncRequest)> {
     };
     let ok_put = || SyncRequest::put("storage/sweep/h").json(&json!({ "payload": "h" }));
     let ok_post = || SyncRequest::post("storage/sweep").json(&json!([{ "id": "p", "payload": "p" }]));
-    for value in ["1e10", "99999999999999999999999", "NaN", "inf", "-0", "0x10", "1.2.3", "", " ", "12345678901234567890.123456789", "0.0000000001", "1_000"] {
+    for value in [
+        "1e10",
+        "99999999999999999999999",
+        "NaN",
+        "inf",
+        "-0",
+        "0x10",
+        "1.2.3",
+        "",
+        " ",
+        "12345678901234567890.123456789",
+        "0.0000000001",
+        "1_000",
+    ] {
         with_header(&mut reqs, SyncRequest::get("storage/sweep"), "X-If-Modified-Since", value);
         with_header(&mut reqs, SyncRequest::get("info/collections"), "X-If-Modified-Since", value);
         with_header(&mut reqs, ok_put(), "X-If-Unmodified-Since", value);
@@ -129,13 +185,20 @@ fn malformed_requests(batch: &str) -> Vec<(String, SyncRequest)> {
         with_header(&mut reqs, SyncRequest::post("storage/sweep?batch=true").json(&json!([])), "X-Weave-Total-Bytes", value);
         with_header(&mut reqs, SyncRequest::post("storage/sweep?batch=true").json(&json!([])), "X-Weave-Total-Records", value);
     }
-    for ct in ["application/json; charset=utf-16", "application/json;;;", "application/newlines", "", "*/*", "application/json; charset=\"\""] {
+    for ct in
+        ["application/json; charset=utf-16", "application/json;;;", "application/newlines", "", "*/*", "application/json; charset=\"\""]
+    {
         with_header(&mut reqs, SyncRequest::put("storage/sweep/ct").body(br#"{"payload":"x"}"#.to_vec()), "Content-Type", ct);
     }
     for accept in ["application/newlines;q=abc", "*/*;q=0", "application/json;q=2", "", "application/json;q=-1, */*;q=NaN"] {
         with_header(&mut reqs, SyncRequest::get("storage/sweep?full=1"), "Accept", accept);
     }
-    for auth in ["Hawk id=\"x\", ts=\"abc\", nonce=\"\", mac=\"\"", "Bearer x", "Hawk", "Hawk id=\"\u{7e}\", ts=\"99999999999999999999\", nonce=\"n\", mac=\"AAAA\""] {
+    for auth in [
+        "Hawk id=\"x\", ts=\"abc\", nonce=\"\", mac=\"\"",
+        "Bearer x",
+        "Hawk",
+        "Hawk id=\"\u{7e}\", ts=\"99999999999999999999\", nonce=\"n\", mac=\"AAAA\"",
+    ] {
         with_header(&mut reqs, SyncRequest::get("info/collections"), "Authorization", auth);
     }
     let plain = |reqs: &mut Vec<(String, SyncRequest)>, req: SyncRequest| reqs.push((line(&req), req));
@@ -233,7 +296,9 @@ async fn interleaving(cx: &mut Ctx, round: usize) -> CaseResult {
     let mut reqs = Vec::new();
     for i in 0..4 {
         reqs.push(SyncRequest::put("storage/mix/a").json(&json!({ "payload": format!("{round}{i}") })));
-        reqs.push(SyncRequest::post("storage/mix").json(&json!([{ "id": "a", "sortindex": i }, { "id": format!("n{i}"), "payload": "n" }])));
+        reqs.push(
+            SyncRequest::post("storage/mix").json(&json!([{ "id": "a", "sortindex": i }, { "id": format!("n{i}"), "payload": "n" }])),
+        );
         reqs.push(SyncRequest::get("storage/mix?full=1&sort=index&limit=2"));
         reqs.push(SyncRequest::post("storage/mix?batch=true").json(&json!([{ "id": format!("b{i}"), "payload": "b" }])));
         reqs.push(SyncRequest::put(format!("storage/other{i}/x")).json(&json!({ "payload": "x" })));
@@ -278,7 +343,6 @@ fn base64_urlsafe(bytes: &[u8]) -> String {
     base64::engine::general_purpose::URL_SAFE.encode(bytes)
 }
 
-
 pub fn cases() -> Vec<Case> {
     vec![
         Case::new("J-01", "each error code comes back as a bare JSON integer", |mut cx| {
@@ -309,7 +373,9 @@ pub fn cases() -> Vec<Case> {
                 cx.send(SyncRequest::get("storage/c/a").header("X-If-Modified-Since", t.to_string())).await?.status(304)?.empty()?;
                 cx.send(SyncRequest::get("storage/c").header("X-If-Modified-Since", t.to_string())).await?.status(304)?.empty()?;
                 cx.send(SyncRequest::new(Method::PATCH, "storage/c").json(&json!({}))).await?.status(405)?.empty()?;
-                let stale = SyncRequest::put("storage/c/a").json(&json!({ "payload": "b" })).header("X-If-Unmodified-Since", t.plus_cs(-1).to_string());
+                let stale = SyncRequest::put("storage/c/a")
+                    .json(&json!({ "payload": "b" }))
+                    .header("X-If-Unmodified-Since", t.plus_cs(-1).to_string());
                 cx.send(stale).await?.status(412)?.empty()?;
                 Ok(())
             })
@@ -351,8 +417,14 @@ pub fn cases() -> Vec<Case> {
                 let keys = json!({ "ciphertext": "IDontKnowWhatImDoing", "IV": "AAAAAAAAAAAAAAAAAAAAAA==" }).to_string();
                 for (what, req) in [
                     ("PUT crypto/keys with a known-bad payload", SyncRequest::put("storage/crypto/keys").json(&json!({ "payload": keys }))),
-                    ("PUT crypto/blerg with a known-bad payload", SyncRequest::put("storage/crypto/blerg").json(&json!({ "payload": keys }))),
-                    ("POST crypto with keys of a known-bad payload", SyncRequest::post("storage/crypto").json(&json!([{ "id": "keys", "payload": keys }]))),
+                    (
+                        "PUT crypto/blerg with a known-bad payload",
+                        SyncRequest::put("storage/crypto/blerg").json(&json!({ "payload": keys })),
+                    ),
+                    (
+                        "POST crypto with keys of a known-bad payload",
+                        SyncRequest::post("storage/crypto").json(&json!([{ "id": "keys", "payload": keys }])),
+                    ),
                 ] {
                     let v = cx.variant(what);
                     let r = async { cx.send(req).await?.error(400, 8).map(drop) }.await;
@@ -390,7 +462,9 @@ pub fn cases() -> Vec<Case> {
             Box::pin(async move {
                 let limits = cx.limits().clone();
                 let per = limits.max_post_records.min(limits.max_total_records) as usize;
-                let chunk = |from: usize, n: usize| Value::Array((from..from + n).map(|i| json!({ "id": format!("r{i:05}"), "payload": "x" })).collect());
+                let chunk = |from: usize, n: usize| {
+                    Value::Array((from..from + n).map(|i| json!({ "id": format!("r{i:05}"), "payload": "x" })).collect())
+                };
                 let start = cx.post("storage/tot?batch=true", chunk(0, per)).await?;
                 let batch = started_batch(&start)?;
                 let mut staged = per;
@@ -437,7 +511,12 @@ pub fn cases() -> Vec<Case> {
                     let r = async { cx.delete(&path).await?.error(400, 0).map(drop) }.await;
                     cx.settle(v, r);
                 }
-                for (name, value) in [("X-If-Modified-Since", "-3"), ("X-If-Modified-Since", "abc"), ("X-If-Unmodified-Since", "-3"), ("X-If-Unmodified-Since", "abc")] {
+                for (name, value) in [
+                    ("X-If-Modified-Since", "-3"),
+                    ("X-If-Modified-Since", "abc"),
+                    ("X-If-Unmodified-Since", "-3"),
+                    ("X-If-Unmodified-Since", "abc"),
+                ] {
                     for req in [SyncRequest::get("storage/weird"), SyncRequest::put("storage/weird/00").json(&json!({ "payload": "z" }))] {
                         let v = cx.variant(format!("{} {name}: {value}", line(&req)));
                         let r = async { cx.send(req.header(name, value)).await?.error(400, 0).map(drop) }.await;
@@ -467,7 +546,9 @@ pub fn cases() -> Vec<Case> {
             Box::pin(async move {
                 cx.put("storage/c/a", json!({ "payload": "a" })).await?.status(200)?;
                 for path in ["info/collections", "storage/c", "storage/c/a"] {
-                    for (how, req) in [("unsigned", SyncRequest::get(path).unsigned()), ("signed with a wrong key", SyncRequest::get(path).wrong_key())] {
+                    for (how, req) in
+                        [("unsigned", SyncRequest::get(path).unsigned()), ("signed with a wrong key", SyncRequest::get(path).wrong_key())]
+                    {
                         let v = cx.variant(format!("GET {path} {how}"));
                         let r = async { cx.send(req).await?.error(401, 0).map(drop) }.await;
                         cx.settle(v, r);
@@ -509,7 +590,13 @@ pub fn cases() -> Vec<Case> {
                 cx.put("storage/c/a", json!({ "payload": "a" })).await?.status(200)?;
                 cx.put("storage/c/gone", json!({ "payload": "g", "ttl": 0 })).await?.status(200)?;
                 let long_id = "X".repeat(65);
-                for path in ["nonexistent/url".to_owned(), "storage/c/missing".into(), "storage/never/missing".into(), "storage/c/gone".into(), format!("storage/c/{long_id}")] {
+                for path in [
+                    "nonexistent/url".to_owned(),
+                    "storage/c/missing".into(),
+                    "storage/never/missing".into(),
+                    "storage/c/gone".into(),
+                    format!("storage/c/{long_id}"),
+                ] {
                     let v = cx.variant(format!("GET {path}"));
                     let r = async { cx.get(&path).await?.error(404, 0).map(drop) }.await;
                     cx.settle(v, r);
@@ -564,7 +651,10 @@ pub fn cases() -> Vec<Case> {
                     }
                 }
                 let v = cx.variant("GET storage/c Accept: x/yy, application/json;q=0.1");
-                let r = async { cx.send(SyncRequest::get("storage/c").header("Accept", "x/yy, application/json;q=0.1")).await?.status(200).map(drop) }.await;
+                let r = async {
+                    cx.send(SyncRequest::get("storage/c").header("Accept", "x/yy, application/json;q=0.1")).await?.status(200).map(drop)
+                }
+                .await;
                 cx.settle(v, r);
                 Ok(())
             })
@@ -576,12 +666,18 @@ pub fn cases() -> Vec<Case> {
                 let r = cx.send(SyncRequest::post("storage/chunked").chunked(post).header("Content-Type", "application/json")).await?;
                 ensure_eq!(json!(["a", "b"]), sorted(r.status(200)?.json()?["success"].clone()), "chunked POST success");
                 let put = br#"{"payload":"c"}"#.to_vec();
-                cx.send(SyncRequest::put("storage/chunked/c").chunked(put).header("Content-Type", "application/json")).await?.status(200)?;
+                cx.send(SyncRequest::put("storage/chunked/c").chunked(put).header("Content-Type", "application/json"))
+                    .await?
+                    .status(200)?;
                 let nl = b"{\"id\":\"d\",\"payload\":\"d\"}\n".to_vec();
-                let start = cx.send(SyncRequest::post("storage/chunked?batch=true").chunked(nl).header("Content-Type", "application/newlines")).await?;
+                let start = cx
+                    .send(SyncRequest::post("storage/chunked?batch=true").chunked(nl).header("Content-Type", "application/newlines"))
+                    .await?;
                 let batch = started_batch(&start)?;
                 let commit = br#"[{"id":"e","payload":"e"}]"#.to_vec();
-                cx.send(batch_post("chunked", &batch, true).chunked(commit).header("Content-Type", "application/json")).await?.status(200)?;
+                cx.send(batch_post("chunked", &batch, true).chunked(commit).header("Content-Type", "application/json"))
+                    .await?
+                    .status(200)?;
                 let listing = cx.get("storage/chunked").await?.status(200)?.json()?;
                 ensure_eq!(json!(["a", "b", "c", "d", "e"]), sorted(listing), "records written by chunked requests");
                 Ok(())
@@ -679,7 +775,9 @@ pub fn cases() -> Vec<Case> {
                 let record = br#"{"payload":"x"}"#.to_vec();
                 let records = br#"[{"id":"a","payload":"x"}]"#.to_vec();
                 for ct in [Some("application/octet-stream"), Some("text/html"), Some("application/x-www-form-urlencoded"), None] {
-                    for req in [SyncRequest::put("storage/fmt/TEST").body(record.clone()), SyncRequest::post("storage/fmt").body(records.clone())] {
+                    for req in
+                        [SyncRequest::put("storage/fmt/TEST").body(record.clone()), SyncRequest::post("storage/fmt").body(records.clone())]
+                    {
                         let v = cx.variant(match ct {
                             Some(ct) => format!("{} Content-Type: {ct}", line(&req)),
                             None => format!("{} without Content-Type", line(&req)),
@@ -715,7 +813,10 @@ pub fn cases() -> Vec<Case> {
         }),
         Case::new("J-15", "no interleaving of valid concurrent requests gets a 5xx", |mut cx| {
             Box::pin(async move {
-                for (round, name) in [(0, "round 1: writes, batch appends and commits, deletes and reads at once"), (1, "round 2: the same with DELETE /storage")] {
+                for (round, name) in [
+                    (0, "round 1: writes, batch appends and commits, deletes and reads at once"),
+                    (1, "round 2: the same with DELETE /storage"),
+                ] {
                     let v = cx.variant(name);
                     let r = interleaving(&mut cx, round).await;
                     cx.settle(v, r);
@@ -741,12 +842,8 @@ pub fn cases() -> Vec<Case> {
 }
 
 fn sorted(list: Value) -> Value {
-    let mut ids: Vec<String> = list
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|v| v.as_str().or_else(|| v["id"].as_str()).map(str::to_owned))
-        .collect();
+    let mut ids: Vec<String> =
+        list.as_array().into_iter().flatten().filter_map(|v| v.as_str().or_else(|| v["id"].as_str()).map(str::to_owned)).collect();
     ids.sort();
     json!(ids)
 }

@@ -41,10 +41,7 @@ pub(super) fn post_answer(resp: &Resp) -> Result<PostAnswer, Failure> {
         .iter()
         .map(|v| v.as_str().map(str::to_owned).ok_or_else(|| Failure::mismatch("a `success` entry", "an id string", v)))
         .collect::<Result<Vec<_>, _>>()?;
-    let failed = body["failed"]
-        .as_object()
-        .cloned()
-        .ok_or_else(|| Failure::mismatch("POST answer", "a `failed` object", &body))?;
+    let failed = body["failed"].as_object().cloned().ok_or_else(|| Failure::mismatch("POST answer", "a `failed` object", &body))?;
     Ok(PostAnswer { modified, success, failed })
 }
 
@@ -127,14 +124,12 @@ pub(super) async fn records_at(cx: &mut Ctx, coll: &str) -> Result<(BTreeMap<Str
     Ok((out, now))
 }
 
-
 /// `ids` as owned strings, for comparisons.
 pub(super) fn names(ids: &[&str]) -> Vec<String> {
     let mut out: Vec<String> = ids.iter().map(|s| (*s).to_owned()).collect();
     out.sort();
     out
 }
-
 
 /// The `modified` of a 200 write answer, which must also be its `X-Last-Modified` (D-02).
 pub(super) fn written_at(resp: &Resp) -> Result<Stamp, Failure> {
@@ -159,9 +154,7 @@ pub(super) fn payload_of(records: &BTreeMap<String, Value>, id: &str) -> Result<
 /// The ids in an answer's `success` list.
 pub(super) fn success_of(answer: &Value) -> Result<BTreeSet<String>, Failure> {
     let list = answer["success"].as_array().ok_or_else(|| Failure::mismatch("success", "a JSON list", answer))?;
-    list.iter()
-        .map(|v| v.as_str().map(str::to_owned).ok_or_else(|| Failure::mismatch("an id in success", "a string", v)))
-        .collect()
+    list.iter().map(|v| v.as_str().map(str::to_owned).ok_or_else(|| Failure::mismatch("an id in success", "a string", v))).collect()
 }
 
 /// The ids in an answer's `failed` map.
@@ -187,11 +180,7 @@ pub(super) fn sized_payload(bytes: usize) -> String {
 /// Status must be 400 with `code`, where `code` 6 may be 8 under syncstorage-rs (J-01).
 pub(super) fn bad_request(cx: &mut Ctx, resp: &Resp, code: u32, what: &str) -> CaseResult {
     let rule = resp.error(400, code).map(|_| ()).map_err(|f| Failure { message: format!("{what}: {}", f.message), ..f });
-    if code == 6 {
-        cx.rule_or_compat(rule, || resp.error(400, 8).map(|_| ()), "unparseable JSON gives code 8, not 6 (J-01)")
-    } else {
-        rule
-    }
+    if code == 6 { cx.rule_or_compat(rule, || resp.error(400, 8).map(|_| ()), "unparseable JSON gives code 8, not 6 (J-01)") } else { rule }
 }
 
 /// The opaque id of a batch-start answer (F-02): a non-empty string; a number is taken as its

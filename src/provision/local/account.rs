@@ -38,15 +38,7 @@ fn lookup_account(name: &str) -> io::Result<Option<Account>> {
         let mut result: *mut libc::passwd = std::ptr::null_mut();
         // SAFETY: every pointer is valid for the duration of the call and the buffer length is
         // passed; getpwnam_r (unlike getpwnam) uses no shared static storage.
-        let rc = unsafe {
-            libc::getpwnam_r(
-                name.as_ptr(),
-                &mut entry,
-                buffer.as_mut_ptr().cast(),
-                buffer.len(),
-                &mut result,
-            )
-        };
+        let rc = unsafe { libc::getpwnam_r(name.as_ptr(), &mut entry, buffer.as_mut_ptr().cast(), buffer.len(), &mut result) };
         if rc == libc::ERANGE && buffer.len() < 1 << 20 {
             buffer.resize(buffer.len() * 2, 0);
             continue;
@@ -54,9 +46,6 @@ fn lookup_account(name: &str) -> io::Result<Option<Account>> {
         if rc != 0 {
             return Err(io::Error::from_raw_os_error(rc));
         }
-        return Ok((!result.is_null()).then_some(Account {
-            uid: entry.pw_uid,
-            gid: entry.pw_gid,
-        }));
+        return Ok((!result.is_null()).then_some(Account { uid: entry.pw_uid, gid: entry.pw_gid }));
     }
 }

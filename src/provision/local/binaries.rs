@@ -25,9 +25,7 @@ pub(super) struct ServerBinaries {
 
 /// `initdb` and `postgres` from one directory (they must match), highest version first; ties go
 /// to the directory found first (the explicit one, then PATH order).
-pub(super) async fn find_server_binaries(
-    explicit: Option<&Path>,
-) -> Result<ServerBinaries, LocalError> {
+pub(super) async fn find_server_binaries(explicit: Option<&Path>) -> Result<ServerBinaries, LocalError> {
     let candidates = match explicit {
         Some(dir) => vec![dir.to_path_buf()],
         None => candidate_dirs(),
@@ -50,17 +48,8 @@ pub(super) async fn find_server_binaries(
         let Some((version, version_key)) = server_version(&postgres).await else {
             continue;
         };
-        if best
-            .as_ref()
-            .is_none_or(|best| version_key > best.version_key)
-        {
-            best = Some(ServerBinaries {
-                dir: dir.clone(),
-                initdb,
-                postgres,
-                version,
-                version_key,
-            });
+        if best.as_ref().is_none_or(|best| version_key > best.version_key) {
+            best = Some(ServerBinaries { dir: dir.clone(), initdb, postgres, version, version_key });
         }
     }
 
@@ -73,9 +62,7 @@ pub(super) async fn find_server_binaries(
 }
 
 fn candidate_dirs() -> Vec<PathBuf> {
-    let mut dirs: Vec<PathBuf> = std::env::var_os("PATH")
-        .map(|path| std::env::split_paths(&path).collect())
-        .unwrap_or_default();
+    let mut dirs: Vec<PathBuf> = std::env::var_os("PATH").map(|path| std::env::split_paths(&path).collect()).unwrap_or_default();
     for glob in SEARCHED_DIR_GLOBS {
         dirs.extend(expand_version_glob(glob));
     }
@@ -96,8 +83,7 @@ fn expand_version_glob(glob: &str) -> Vec<PathBuf> {
         .filter_map(Result::ok)
         .filter_map(|entry| {
             let name = entry.file_name().into_string().ok()?;
-            (name.starts_with(name_prefix) && name.ends_with(name_suffix))
-                .then(|| entry.path().join(rest))
+            (name.starts_with(name_prefix) && name.ends_with(name_suffix)).then(|| entry.path().join(rest))
         })
         .collect()
 }
@@ -109,14 +95,8 @@ fn is_executable(path: &Path) -> bool {
 
 async fn server_version(postgres: &Path) -> Option<(String, Vec<u32>)> {
     let mut command = tokio::process::Command::new(postgres);
-    command
-        .arg("--version")
-        .stdin(Stdio::null())
-        .kill_on_drop(true);
-    let output = tokio::time::timeout(VERSION_TIMEOUT, command.output())
-        .await
-        .ok()?
-        .ok()?;
+    command.arg("--version").stdin(Stdio::null()).kill_on_drop(true);
+    let output = tokio::time::timeout(VERSION_TIMEOUT, command.output()).await.ok()?.ok()?;
     if !output.status.success() {
         debug!(program = %postgres.display(), status = %output.status, "--version failed");
         return None;
@@ -129,9 +109,7 @@ async fn server_version(postgres: &Path) -> Option<(String, Vec<u32>)> {
 /// Numeric components of the first version number in `postgres --version` output, e.g.
 /// `postgres (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)` gives `[15, 18]`.
 fn version_key(text: &str) -> Option<Vec<u32>> {
-    let word = text
-        .split_whitespace()
-        .find(|word| word.starts_with(|c: char| c.is_ascii_digit()))?;
+    let word = text.split_whitespace().find(|word| word.starts_with(|c: char| c.is_ascii_digit()))?;
     let key: Vec<u32> = word
         .split('.')
         .map_while(|part| {
@@ -163,14 +141,8 @@ mod tests {
 
     #[test]
     fn version_keys_order_like_postgres_releases() {
-        assert_eq!(
-            version_key("postgres (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)"),
-            Some(vec![15, 18])
-        );
-        assert_eq!(
-            version_key("postgres (PostgreSQL) 9.6.24"),
-            Some(vec![9, 6, 24])
-        );
+        assert_eq!(version_key("postgres (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)"), Some(vec![15, 18]));
+        assert_eq!(version_key("postgres (PostgreSQL) 9.6.24"), Some(vec![9, 6, 24]));
         assert_eq!(version_key("postgres (PostgreSQL) 17beta1"), Some(vec![17]));
         assert_eq!(version_key("no digits here"), None);
         assert!(version_key("postgres (PostgreSQL) 10.1") > version_key("postgres 9.6.24"));

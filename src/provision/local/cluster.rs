@@ -19,9 +19,7 @@ use super::binaries::{ServerBinaries, find_server_binaries};
 use super::error::LocalError;
 use super::supervise;
 use super::temp_dir::{create_temp_root, remove_root, sweep_leftover_clusters};
-use crate::provision::connection::{
-    SUPERUSER, connect_and_ping, error_chain, quote_ident, superuser_url,
-};
+use crate::provision::connection::{SUPERUSER, connect_and_ping, error_chain, quote_ident, superuser_url};
 use crate::provision::handle::{Postgres, PostgresKind, register};
 use crate::provision::options::ProvisionOptions;
 
@@ -50,15 +48,9 @@ pub async fn start_local_cluster(opts: &ProvisionOptions) -> Result<Postgres, Lo
     let client = launch_on_free_port(&binaries, run_as, &mut cluster).await?;
     let database = &opts.database_name;
     client
-        .batch_execute(&format!(
-            "CREATE DATABASE {} TEMPLATE template0 ENCODING 'UTF8'",
-            quote_ident(database)
-        ))
+        .batch_execute(&format!("CREATE DATABASE {} TEMPLATE template0 ENCODING 'UTF8'", quote_ident(database)))
         .await
-        .map_err(|error| LocalError::CreateDatabase {
-            database: database.clone(),
-            reason: error_chain(&error),
-        })?;
+        .map_err(|error| LocalError::CreateDatabase { database: database.clone(), reason: error_chain(&error) })?;
     drop(client);
 
     let startup = started.elapsed();
@@ -72,13 +64,7 @@ pub async fn start_local_cluster(opts: &ProvisionOptions) -> Result<Postgres, Lo
         "started a throwaway PostgreSQL cluster"
     );
     let data_dir = cluster.data_dir.clone();
-    Ok(register(
-        cluster,
-        url,
-        PostgresKind::Local,
-        Some(startup),
-        Some(data_dir),
-    ))
+    Ok(register(cluster, url, PostgresKind::Local, Some(startup), Some(data_dir)))
 }
 
 /// A temporary directory holding the data directory, the unix socket directory and the server
@@ -108,15 +94,11 @@ impl LocalCluster {
             let path = path.to_path_buf();
             move |error| LocalError::TempDir { path, error }
         };
-        DirBuilder::new()
-            .mode(0o700)
-            .create(&cluster.socket_dir)
-            .map_err(temp_dir_error(&cluster.socket_dir))?;
+        DirBuilder::new().mode(0o700).create(&cluster.socket_dir).map_err(temp_dir_error(&cluster.socket_dir))?;
         if let Some(account) = run_as {
             // initdb creates the data directory itself, inside the root it must be able to write.
             for dir in [&cluster.root, &cluster.socket_dir] {
-                std::os::unix::fs::chown(dir, Some(account.uid), Some(account.gid))
-                    .map_err(temp_dir_error(dir))?;
+                std::os::unix::fs::chown(dir, Some(account.uid), Some(account.gid)).map_err(temp_dir_error(dir))?;
             }
         }
         Ok(cluster)
@@ -140,11 +122,7 @@ impl LocalCluster {
         let text = String::from_utf8_lossy(&bytes);
         let lines: Vec<&str> = text.lines().collect();
         let tail = lines[lines.len().saturating_sub(LOG_TAIL_LINES)..].join("\n");
-        if tail.is_empty() {
-            format!("(nothing in {})", self.log_path.display())
-        } else {
-            tail
-        }
+        if tail.is_empty() { format!("(nothing in {})", self.log_path.display()) } else { tail }
     }
 
     fn stop_server(&mut self) {
@@ -161,11 +139,7 @@ impl Drop for LocalCluster {
     }
 }
 
-async fn run_initdb(
-    binaries: &ServerBinaries,
-    run_as: Option<Account>,
-    cluster: &LocalCluster,
-) -> Result<(), LocalError> {
+async fn run_initdb(binaries: &ServerBinaries, run_as: Option<Account>, cluster: &LocalCluster) -> Result<(), LocalError> {
     let mut command = tokio::process::Command::new(&binaries.initdb);
     command
         .arg("--pgdata")
@@ -183,10 +157,7 @@ async fn run_initdb(
     let output = match tokio::time::timeout(INITDB_TIMEOUT, command.output()).await {
         Ok(Ok(output)) => output,
         Ok(Err(error)) => {
-            return Err(LocalError::Spawn {
-                program: binaries.initdb.clone(),
-                error,
-            });
+            return Err(LocalError::Spawn { program: binaries.initdb.clone(), error });
         }
         Err(_) => {
             return Err(LocalError::Initdb {
@@ -199,10 +170,7 @@ async fn run_initdb(
     if !output.status.success() {
         let mut text = String::from_utf8_lossy(&output.stderr).into_owned();
         text.push_str(&String::from_utf8_lossy(&output.stdout));
-        let lines: Vec<&str> = text
-            .lines()
-            .filter(|line| !line.trim().is_empty())
-            .collect();
+        let lines: Vec<&str> = text.lines().filter(|line| !line.trim().is_empty()).collect();
         return Err(LocalError::Initdb {
             program: binaries.initdb.clone(),
             status: output.status.to_string(),
@@ -212,18 +180,12 @@ async fn run_initdb(
     Ok(())
 }
 
-async fn launch_on_free_port(
-    binaries: &ServerBinaries,
-    run_as: Option<Account>,
-    cluster: &mut LocalCluster,
-) -> Result<Client, LocalError> {
+async fn launch_on_free_port(binaries: &ServerBinaries, run_as: Option<Account>, cluster: &mut LocalCluster) -> Result<Client, LocalError> {
     let mut attempt = 1;
     loop {
         let port = pick_free_port().map_err(|error| LocalError::NoFreePort { error })?;
         match launch(binaries, run_as, cluster, port).await {
-            Err(LocalError::ServerExited { log_tail, .. })
-                if attempt < PORT_ATTEMPTS && log_tail.contains("Address already in use") =>
-            {
+            Err(LocalError::ServerExited { log_tail, .. }) if attempt < PORT_ATTEMPTS && log_tail.contains("Address already in use") => {
                 warn!(port, "another process took the port first; trying another");
                 attempt += 1;
             }
@@ -237,16 +199,8 @@ fn pick_free_port() -> io::Result<u16> {
     Ok(listener.local_addr()?.port())
 }
 
-async fn launch(
-    binaries: &ServerBinaries,
-    run_as: Option<Account>,
-    cluster: &mut LocalCluster,
-    port: u16,
-) -> Result<Client, LocalError> {
-    let log_error = |error| LocalError::TempDir {
-        path: cluster.log_path.clone(),
-        error,
-    };
+async fn launch(binaries: &ServerBinaries, run_as: Option<Account>, cluster: &mut LocalCluster, port: u16) -> Result<Client, LocalError> {
+    let log_error = |error| LocalError::TempDir { path: cluster.log_path.clone(), error };
     let log = File::create(&cluster.log_path).map_err(log_error)?;
     let log_for_stderr = log.try_clone().map_err(log_error)?;
 
@@ -258,10 +212,7 @@ async fn launch(
         .arg(format!("port={port}"))
         .args(["-c", "listen_addresses=127.0.0.1"])
         .arg("-c")
-        .arg(format!(
-            "unix_socket_directories={}",
-            cluster.socket_dir.display()
-        ))
+        .arg(format!("unix_socket_directories={}", cluster.socket_dir.display()))
         // The data is thrown away afterwards: durability only costs time.
         .args(["-c", "fsync=off"])
         .args(["-c", "synchronous_commit=off"])
@@ -278,22 +229,13 @@ async fn launch(
         command.uid(account.uid).gid(account.gid);
     }
 
-    let server = supervise::spawn_tied_to_harness(command)
-        .await
-        .map_err(|error| LocalError::Spawn {
-            program: binaries.postgres.clone(),
-            error,
-        })?;
+    let server =
+        supervise::spawn_tied_to_harness(command).await.map_err(|error| LocalError::Spawn { program: binaries.postgres.clone(), error })?;
     cluster.server = Some(server);
     cluster.port = port;
 
     let mut config = tokio_postgres::Config::new();
-    config
-        .host("127.0.0.1")
-        .port(port)
-        .user(SUPERUSER)
-        .dbname("postgres")
-        .connect_timeout(READY_ATTEMPT_TIMEOUT);
+    config.host("127.0.0.1").port(port).user(SUPERUSER).dbname("postgres").connect_timeout(READY_ATTEMPT_TIMEOUT);
     wait_until_ready(binaries, cluster, &config).await
 }
 
@@ -315,8 +257,7 @@ async fn wait_until_ready(
             });
         }
         let remaining = deadline.saturating_duration_since(Instant::now());
-        let last_error = match connect_and_ping(config, READY_ATTEMPT_TIMEOUT.min(remaining)).await
-        {
+        let last_error = match connect_and_ping(config, READY_ATTEMPT_TIMEOUT.min(remaining)).await {
             // The port was free when picked, but another server may have taken it since.
             Ok(client) => match serves_data_dir(&client, &cluster.data_dir).await {
                 Ok(true) => {
@@ -342,10 +283,7 @@ async fn wait_until_ready(
 }
 
 async fn serves_data_dir(client: &Client, data_dir: &Path) -> Result<bool, String> {
-    let row = client
-        .query_one("SHOW data_directory", &[])
-        .await
-        .map_err(|error| error_chain(&error))?;
+    let row = client.query_one("SHOW data_directory", &[]).await.map_err(|error| error_chain(&error))?;
     let reported: String = row.try_get(0).map_err(|error| error_chain(&error))?;
     let same = |a: &Path, b: &Path| match (fs::canonicalize(a), fs::canonicalize(b)) {
         (Ok(a), Ok(b)) => a == b,

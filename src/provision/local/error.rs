@@ -32,30 +32,16 @@ pub enum LocalError {
     #[error("run {program}: {error}")]
     Spawn { program: PathBuf, error: io::Error },
     #[error("create a cluster with {program} ({status}): {output}")]
-    Initdb {
-        program: PathBuf,
-        status: String,
-        output: String,
-    },
+    Initdb { program: PathBuf, status: String, output: String },
     #[error("pick a free TCP port on 127.0.0.1: {error}")]
     NoFreePort { error: io::Error },
     #[error("start {program}: it exited ({status}) before accepting connections; log:\n{log_tail}")]
-    ServerExited {
-        program: PathBuf,
-        status: String,
-        log_tail: String,
-    },
+    ServerExited { program: PathBuf, status: String, log_tail: String },
     #[error(
         "start {program}: it did not accept connections on port {port} within {timeout:?} \
          (last attempt: {last_error}); log:\n{log_tail}"
     )]
-    ServerNotReady {
-        program: PathBuf,
-        port: u16,
-        timeout: Duration,
-        last_error: String,
-        log_tail: String,
-    },
+    ServerNotReady { program: PathBuf, port: u16, timeout: Duration, last_error: String, log_tail: String },
     #[error("create the database {database}: {reason}")]
     CreateDatabase { database: String, reason: String },
 }

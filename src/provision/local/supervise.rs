@@ -105,26 +105,20 @@ async fn spawn_from_long_lived_thread(command: Command) -> io::Result<Child> {
             Some(sender) => sender.clone(),
             None => {
                 let (sender, requests) = mpsc::channel::<SpawnRequest>();
-                std::thread::Builder::new()
-                    .name("postgres-spawner".to_owned())
-                    .spawn(move || {
-                        for SpawnRequest { mut command, reply } in requests {
-                            // When the caller has gone, nobody would ever stop this server.
-                            if let Err(Ok(mut orphan)) = reply.send(command.spawn()) {
-                                let _ = orphan.kill();
-                                let _ = orphan.wait();
-                            }
+                std::thread::Builder::new().name("postgres-spawner".to_owned()).spawn(move || {
+                    for SpawnRequest { mut command, reply } in requests {
+                        // When the caller has gone, nobody would ever stop this server.
+                        if let Err(Ok(mut orphan)) = reply.send(command.spawn()) {
+                            let _ = orphan.kill();
+                            let _ = orphan.wait();
                         }
-                    })?;
+                    }
+                })?;
                 *spawner = Some(sender.clone());
                 sender
             }
         };
-        sender
-            .send(request)
-            .map_err(|_| io::Error::other("the postgres-spawner thread has stopped"))?;
+        sender.send(request).map_err(|_| io::Error::other("the postgres-spawner thread has stopped"))?;
     }
-    answer
-        .await
-        .map_err(|_| io::Error::other("the postgres-spawner thread dropped the request"))?
+    answer.await.map_err(|_| io::Error::other("the postgres-spawner thread dropped the request"))?
 }

@@ -29,10 +29,7 @@ pub(super) fn create_temp_root() -> Result<PathBuf, LocalError> {
             Err(error) => return Err(LocalError::TempDir { path: root, error }),
         }
     }
-    Err(LocalError::TempDir {
-        path: base,
-        error: last_error,
-    })
+    Err(LocalError::TempDir { path: base, error: last_error })
 }
 
 /// Removes cluster directories whose harness process and server are both gone; they are left
@@ -57,10 +54,7 @@ pub(super) fn sweep_leftover_clusters() {
         let root = entry.path();
         // postgres removes postmaster.pid when it exits.
         if let Ok(text) = fs::read_to_string(root.join("data").join("postmaster.pid")) {
-            let server = text
-                .lines()
-                .next()
-                .and_then(|line| line.trim().parse().ok());
+            let server = text.lines().next().and_then(|line| line.trim().parse().ok());
             if server.is_none_or(process_alive) {
                 continue;
             }

@@ -22,10 +22,7 @@ use crate::provision::test_support::init_tracing;
 const CHILD_ENV: &str = "SYNCSTORAGE_HARNESS_TEST_CHILD";
 
 fn local_only() -> ProvisionOptions {
-    ProvisionOptions {
-        allow_container: false,
-        ..ProvisionOptions::default()
-    }
+    ProvisionOptions { allow_container: false, ..ProvisionOptions::default() }
 }
 
 fn port_of(url: &str) -> u16 {
@@ -34,28 +31,17 @@ fn port_of(url: &str) -> u16 {
 }
 
 fn accepts_connections(port: u16) -> bool {
-    TcpStream::connect_timeout(
-        &(Ipv4Addr::LOCALHOST, port).into(),
-        Duration::from_millis(500),
-    )
-    .is_ok()
+    TcpStream::connect_timeout(&(Ipv4Addr::LOCALHOST, port).into(), Duration::from_millis(500)).is_ok()
 }
 
 /// Starts a cluster from a runtime of its own that is gone when this returns, the way a
 /// synchronous caller (a Ctrl-C handler, a panic) finds it.
 fn start_outside_a_runtime() -> Postgres {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(start_local_cluster(&local_only()))
-        .unwrap()
+    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(start_local_cluster(&local_only())).unwrap()
 }
 
 async fn connect(url: &str) -> Client {
-    connect_and_ping(&url.parse().unwrap(), Duration::from_secs(5))
-        .await
-        .unwrap()
+    connect_and_ping(&url.parse().unwrap(), Duration::from_secs(5)).await.unwrap()
 }
 
 #[tokio::test]
@@ -63,15 +49,8 @@ async fn local_cluster_answers_in_utf8_and_is_gone_after_drop() {
     init_tracing();
     let postgres = start_local_cluster(&local_only()).await.unwrap();
     assert_eq!(postgres.kind(), PostgresKind::Local);
-    assert!(
-        postgres.url().ends_with("/syncstorage"),
-        "{}",
-        postgres.url()
-    );
-    println!(
-        "local cluster start-up: {:?}",
-        postgres.startup_duration().unwrap()
-    );
+    assert!(postgres.url().ends_with("/syncstorage"), "{}", postgres.url());
+    println!("local cluster start-up: {:?}", postgres.startup_duration().unwrap());
 
     let client = connect(postgres.url()).await;
     let row = client
@@ -86,11 +65,7 @@ async fn local_cluster_answers_in_utf8_and_is_gone_after_drop() {
     assert_eq!(row.get::<_, String>(0), "syncstorage");
     assert_eq!(row.get::<_, String>(1), "UTF8");
     assert_eq!(row.get::<_, String>(2), "UTF8");
-    let echoed: String = client
-        .query_one("SELECT $1::text", &[&"naïve ☃ 𝄞"])
-        .await
-        .unwrap()
-        .get(0);
+    let echoed: String = client.query_one("SELECT $1::text", &[&"naïve ☃ 𝄞"]).await.unwrap().get(0);
     assert_eq!(echoed, "naïve ☃ 𝄞");
     drop(client);
 
@@ -104,10 +79,7 @@ async fn local_cluster_answers_in_utf8_and_is_gone_after_drop() {
     println!("local cluster shutdown: {:?}", stopping.elapsed());
     assert!(!data_dir.exists(), "{} still exists", data_dir.display());
     assert!(!root.exists(), "{} still exists", root.display());
-    assert!(
-        !accepts_connections(port),
-        "port {port} still accepts connections"
-    );
+    assert!(!accepts_connections(port), "port {port} still accepts connections");
 }
 
 #[tokio::test]
@@ -120,11 +92,7 @@ async fn two_clusters_at_once_get_their_own_ports() {
     assert_ne!(first.data_dir(), second.data_dir());
     for postgres in [&first, &second] {
         let client = connect(postgres.url()).await;
-        let dir: String = client
-            .query_one("SHOW data_directory", &[])
-            .await
-            .unwrap()
-            .get(0);
+        let dir: String = client.query_one("SHOW data_directory", &[]).await.unwrap().get(0);
         assert_eq!(Path::new(&dir), postgres.data_dir().unwrap());
     }
 }
@@ -160,11 +128,7 @@ fn cleanup_all_stops_everything_and_can_repeat() {
         println!("CLEANED");
         return;
     }
-    let output = run_in_child(
-        "cleanup_all_stops_everything_and_can_repeat",
-        Duration::from_secs(30),
-        |_| false,
-    );
+    let output = run_in_child("cleanup_all_stops_everything_and_can_repeat", Duration::from_secs(30), |_| false);
     assert!(output.status.success(), "child failed: {output:?}");
     assert!(output.stdout.contains("CLEANED"), "{output:?}");
 }
@@ -184,17 +148,13 @@ fn killed_harness_takes_its_cluster_down() {
     init_tracing();
     let mut ready = None;
     // SIGKILL once ready: no destructor, no Ctrl-C handler, only the parent-death signal.
-    run_in_child(
-        "killed_harness_takes_its_cluster_down",
-        Duration::from_secs(30),
-        |line| {
-            // libtest prints the test name on the same line, before our output.
-            if let Some((_, rest)) = line.split_once("READY ") {
-                ready = Some(rest.to_owned());
-            }
-            ready.is_some()
-        },
-    );
+    run_in_child("killed_harness_takes_its_cluster_down", Duration::from_secs(30), |line| {
+        // libtest prints the test name on the same line, before our output.
+        if let Some((_, rest)) = line.split_once("READY ") {
+            ready = Some(rest.to_owned());
+        }
+        ready.is_some()
+    });
     let ready = ready.expect("the child never reported a ready cluster");
     let (port, root) = ready.split_once(' ').unwrap();
     let (port, root): (u16, PathBuf) = (port.parse().unwrap(), root.into());
@@ -203,21 +163,14 @@ fn killed_harness_takes_its_cluster_down() {
     while accepts_connections(port) && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(20));
     }
-    assert!(
-        !accepts_connections(port),
-        "server outlived the killed harness"
-    );
+    assert!(!accepts_connections(port), "server outlived the killed harness");
 
     let pid_file = root.join("data").join("postmaster.pid");
     while pid_file.exists() && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(20));
     }
     sweep_leftover_clusters();
-    assert!(
-        !root.exists(),
-        "the next run did not remove {}",
-        root.display()
-    );
+    assert!(!root.exists(), "the next run did not remove {}", root.display());
 }
 
 #[tokio::test]
@@ -255,16 +208,9 @@ struct ChildOutput {
 /// the child killed.
 fn run_in_child(test: &str, timeout: Duration, mut watch: impl FnMut(&str) -> bool) -> ChildOutput {
     // libtest names tests by their path without the crate.
-    let module = module_path!()
-        .split_once("::")
-        .map_or(module_path!(), |(_, path)| path);
+    let module = module_path!().split_once("::").map_or(module_path!(), |(_, path)| path);
     let mut child = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            &format!("{module}::{test}"),
-            "--nocapture",
-            "--test-threads=1",
-        ])
+        .args(["--exact", &format!("{module}::{test}"), "--nocapture", "--test-threads=1"])
         .env(CHILD_ENV, "1")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -300,8 +246,5 @@ fn run_in_child(test: &str, timeout: Duration, mut watch: impl FnMut(&str) -> bo
         }
     }
     let status = child.wait().unwrap();
-    ChildOutput {
-        status,
-        stdout: seen,
-    }
+    ChildOutput { status, stdout: seen }
 }
