@@ -19,6 +19,8 @@ use crate::sync::Limits;
 pub struct GenConfig {
     pub users: usize,
     pub limits: Limits,
+    /// Clients per concurrent round; 1 generates no rounds.
+    pub concurrency: usize,
 }
 
 thread_local! {
@@ -36,6 +38,7 @@ pub fn with_config<R>(config: GenConfig, f: impl FnOnce() -> R) -> R {
 fn config() -> GenConfig {
     CONFIG.with(|c| c.borrow().clone()).unwrap_or(GenConfig {
         users: 2,
+        concurrency: 1,
         limits: Limits {
             max_post_records: 100,
             max_post_bytes: 2_621_440,
@@ -286,6 +289,9 @@ impl ReferenceStateMachine for FuzzMachine {
         if let Some(page_on) = page_on {
             choices.push((6, page_on));
         }
+        if cfg.concurrency > 1 {
+            choices.push((8, concurrent_round(state, &cfg)));
+        }
         proptest::strategy::Union::new_weighted(choices).boxed()
     }
 
@@ -318,8 +324,59 @@ impl ReferenceStateMachine for FuzzMachine {
                 state.listed.retain(|(u, _)| u != user);
             }
             Op::Wait { .. } => state.waited = true,
+            Op::Concurrent { ops } => return ops.iter().fold(state, Self::apply),
             _ => {}
         }
         state
     }
+}
+
+/// A round of `cfg.concurrency` writes of one user at once (I-04, J-15): mostly on one collection,
+/// often one whose name nobody used before (the first write creates it), mixing PUTs of a few
+/// ids, plain POSTs, one-shot batches and commits or appends of batches already open there. No
+/// round opens a batch: the model numbers batches in the order it sees them open.
+fn concurrent_round(state: &GenState, cfg: &GenConfig) -> BoxedStrategy<Op> {
+    let n = cfg.concurrency;
+    let limits = cfg.limits.clone();
+    let batches = state.batches.clone();
+    let fresh = "fz_n[a-z0-9]{8}".prop_map(|s: String| s);
+    let coll = prop_oneof![2 => prop::sample::select(COLLECTIONS.to_vec()).prop_map(str::to_owned), 1 => fresh];
+    (0..cfg.users.max(1), coll)
+        .prop_flat_map(move |(user, coll)| {
+            let open: Vec<usize> = batches.iter().enumerate().filter(|(_, b)| b.0 == user && b.1 == coll).map(|(i, _)| i).collect();
+            let id = prop::sample::select(vec!["a", "b", "c"]).prop_map(str::to_owned);
+            let (u, c) = (user, coll.clone());
+            let put = (id, record_fields(&limits)).prop_map(move |(id, fields)| Op::Put {
+                user: u,
+                coll: c.clone(),
+                id,
+                body: Value::Object(fields),
+                pre: Precondition::None,
+            });
+            let c = coll.clone();
+            let post = (post_body(&limits), prop::bool::weighted(0.3)).prop_map(move |(body, one_shot)| Op::Post {
+                user,
+                coll: c.clone(),
+                body,
+                batch: if one_shot { BatchStep::Start { commit: true } } else { BatchStep::None },
+                pre: Precondition::None,
+            });
+            let mut kinds: Vec<(u32, BoxedStrategy<Op>)> = vec![(4, put.boxed()), (4, post.boxed())];
+            if !open.is_empty() {
+                let c = coll.clone();
+                let step = (prop::sample::select(open), prop::bool::weighted(0.6), post_body(&limits)).prop_map(move |(i, commit, body)| {
+                    Op::Post {
+                        user,
+                        coll: c.clone(),
+                        body,
+                        batch: BatchStep::Continue { batch: BatchRef::Opened(i), commit },
+                        pre: Precondition::None,
+                    }
+                });
+                kinds.push((3, step.boxed()));
+            }
+            prop::collection::vec(proptest::strategy::Union::new_weighted(kinds), n..=n)
+        })
+        .prop_map(|ops| Op::Concurrent { ops })
+        .boxed()
 }
