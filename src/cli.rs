@@ -115,9 +115,24 @@ pub struct FuzzArgs {
     /// Users per sequence (each sequence gets fresh ones).
     #[arg(long, env = "SYNCSTORAGE_HARNESS_FUZZ_USERS", default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=8))]
     pub users: u32,
-    /// Stop generating after this many seconds (a running sequence finishes).
-    #[arg(long, env = "SYNCSTORAGE_HARNESS_TIME_LIMIT", default_value_t = 300)]
-    pub time_limit: u64,
+    /// Stop generating after this long (`90`, `90s`, `2m`; a running sequence finishes, and
+    /// shrinking a failure may run past it by at most the same again).
+    #[arg(long, alias = "time-limit", env = "SYNCSTORAGE_HARNESS_TIME_BUDGET", default_value = "300s", value_parser = parse_seconds)]
+    pub time_budget: std::time::Duration,
+    /// Clients of one user writing at once in a concurrent round (I-04, J-15); 1 generates no
+    /// rounds.
+    #[arg(long, env = "SYNCSTORAGE_HARNESS_CONCURRENCY", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=32))]
+    pub concurrency: u32,
+    /// Skip the SPEC area K checks after every step, to measure what they cost.
+    #[arg(long)]
+    pub no_invariants: bool,
+    /// Run the sequence of this regression file once instead of searching.
+    #[arg(long, conflicts_with_all = ["seed", "cases", "steps"])]
+    pub replay: Option<PathBuf>,
+    /// Directory the shrunk sequence of a failure is written to, as a regression file that
+    /// `cargo test` replays.
+    #[arg(long, env = "SYNCSTORAGE_HARNESS_REGRESSIONS", default_value = "fixtures/regressions")]
+    pub regressions: PathBuf,
     /// What to print on stdout.
     #[arg(long, env = "SYNCSTORAGE_HARNESS_FORMAT", value_enum, default_value_t = ListFormat::Table)]
     pub format: ListFormat,
@@ -253,4 +268,18 @@ impl clap::ValueEnum for crate::sync::Profile {
             .help(help),
         )
     }
+}
+
+/// A duration in whole seconds, minutes or hours: `90`, `90s`, `2m`, `1h`.
+pub fn parse_seconds(s: &str) -> Result<std::time::Duration, String> {
+    let s = s.trim();
+    let (digits, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
+    let n: u64 = digits.parse().map_err(|_| format!("`{s}` is not a duration such as 90, 90s, 2m or 1h"))?;
+    let scale = match unit {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        _ => return Err(format!("`{s}`: the unit must be s, m or h")),
+    };
+    Ok(std::time::Duration::from_secs(n.saturating_mul(scale)))
 }

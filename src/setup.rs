@@ -27,6 +27,9 @@ pub enum SetupError {
     Report(#[from] ReportError),
     #[error("select cases: no case matches --filter {0}")]
     NoCases(String),
+    /// An argument names something unusable (a file that is not a regression file, ...).
+    #[error("{0}")]
+    Usage(String),
 }
 
 /// Limits of the embedded small-limits reference backend, for cases that fill batch totals.

@@ -10,7 +10,21 @@ use syncstorage_harness::fuzz::session;
 use syncstorage_harness::run::{Events, Outcome, RunReport};
 
 fn args(cases: &str) -> FuzzArgs {
-    let argv = ["syncstorage-harness", "fuzz", "--seed", "11", "--cases", cases, "--steps", "30", "--time-limit", "120"];
+    parse(&["--seed", "11", "--cases", cases, "--steps", "30", "--time-budget", "120s"])
+}
+
+/// The arguments of a search with the default budget (cases, steps, time) and a fixed seed; its
+/// regression files go to a scratch directory, not into the project.
+fn default_budget(seed: &str, extra: &[&str]) -> FuzzArgs {
+    let dir = std::env::temp_dir().join(format!("fuzz-selftest-{}-{seed}", std::process::id()));
+    let dir = dir.to_string_lossy().into_owned();
+    let mut argv = vec!["--seed", seed, "--regressions", &dir];
+    argv.extend_from_slice(extra);
+    parse(&argv)
+}
+
+fn parse(rest: &[&str]) -> FuzzArgs {
+    let argv = ["syncstorage-harness", "fuzz"].iter().chain(rest.iter()).copied();
     match Cli::parse_from(argv).command {
         Command::Fuzz(a) => a,
         other => panic!("parsed {other:?}"),
@@ -56,4 +70,64 @@ async fn an_inclusive_newer_is_found_and_shrunk() {
     assert!(matches!(case.outcome, Outcome::Fail { .. }), "{}", shown(&report));
     assert_eq!(case.clause, "C-03", "{}", shown(&report));
     assert!(shrunk_len(&report) <= 4, "a write and a listing suffice:\n{}", shown(&report));
+}
+
+/// Searches with `faults` on and the default budget; asserts a failure shrunk to at most six
+/// steps, and that its regression file replays the failure. Returns the clause.
+async fn found_and_shrunk(faults: Faults, seed: &str, extra: &[&str]) -> String {
+    let args = default_budget(seed, extra);
+    let report = search(&args, faults.clone()).await;
+    let case = &report.cases[0];
+    assert!(matches!(case.outcome, Outcome::Fail { .. }), "{faults:?} not found:\n{}", shown(&report));
+    let n = shrunk_len(&report);
+    assert!(n <= 6, "{faults:?} shrunk to {n} steps:\n{}", shown(&report));
+    eprintln!("{faults:?}: {} after shrinking to {n} steps", case.clause);
+    case.clause.to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ignored_unmodified_since_on_post_is_found() {
+    let clause = found_and_shrunk(Faults { ignore_unmodified_since_on_post: true, ..Faults::default() }, "1", &[]).await;
+    assert!(clause.starts_with("D-0"), "{clause}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn non_atomic_commit_is_found() {
+    found_and_shrunk(Faults { non_atomic_commit: true, ..Faults::default() }, "1", &[]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bytes_counted_as_characters_are_found() {
+    found_and_shrunk(Faults { bytes_as_chars: true, ..Faults::default() }, "1", &[]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unavailable_same_tick_is_found() {
+    found_and_shrunk(Faults { unavailable_same_tick: true, ..Faults::default() }, "1", &[]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mangled_astral_characters_are_found() {
+    let clause = found_and_shrunk(Faults { mangle_astral: true, ..Faults::default() }, "1", &[]).await;
+    assert_eq!(clause, "E-11");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_record_rewritten_in_place_is_found() {
+    found_and_shrunk(Faults { expired_rewrite_in_place: true, ..Faults::default() }, "1", &[]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ids_that_drop_newer_are_found() {
+    found_and_shrunk(Faults { ids_ignore_newer: true, ..Faults::default() }, "1", &[]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restaged_null_that_is_ignored_is_found() {
+    found_and_shrunk(Faults { restage_null_ignored: true, ..Faults::default() }, "1", &[]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unlocked_commit_is_found_by_concurrent_clients() {
+    found_and_shrunk(Faults { unlocked_commit: true, ..Faults::default() }, "1", &["--concurrency", "8"]).await;
 }

@@ -8,9 +8,9 @@ use std::time::Duration;
 
 use reqwest::Method;
 
-use crate::client::{SyncRequest, SyncResponse, SyncUser};
+use crate::client::{ClientError, Refusal, RetryPolicy, SyncRequest, SyncResponse, SyncUser};
 use crate::invariants::Checker;
-use crate::model::{Answer, Model, ModelConfig, Op, Request};
+use crate::model::{Answer, Exchange, Model, ModelConfig, Op, Request};
 use crate::run::Failure;
 use crate::sync::{Profile, Stamp};
 use crate::target::Target;
@@ -28,10 +28,19 @@ pub struct Fuzzer {
     pub users: usize,
 }
 
+impl Found {
+    /// A finding of the search itself rather than of a sequence.
+    pub fn of_search(message: impl Into<String>, ops: Vec<Op>) -> Self {
+        Found { clause: "fuzz", ops, step: 0, failure: Failure::new(message), transcript: Vec::new() }
+    }
+}
+
 /// A sequence that found something: which step, why, and every exchange up to it.
 #[derive(Debug, Clone)]
 pub struct Found {
     pub clause: &'static str,
+    /// The sequence that failed.
+    pub ops: Vec<Op>,
     pub step: usize,
     pub failure: Failure,
     pub transcript: Vec<String>,
@@ -61,7 +70,7 @@ impl Fuzzer {
         let mut waited = Duration::ZERO;
         let uids: Vec<i64> = users.iter().filter_map(|u| i64::try_from(u.uid()).ok()).collect();
         for (step, op) in ops.iter().enumerate() {
-            let found = |clause, failure, transcript: &Vec<String>| Found { clause, step, failure, transcript: transcript.clone() };
+            let found = |clause, failure, transcript: &Vec<String>| Found { clause, ops: ops.to_vec(), step, failure, transcript: transcript.clone() };
             let req = model.resolve(op);
             transcript.push(format!("# step {}: {op}", step + 1));
             let answer = match op {
@@ -82,6 +91,11 @@ impl Fuzzer {
                         text: String::new(),
                     }
                 }
+                Op::Concurrent { ops: round } => {
+                    self.round(&mut model, round, users, &mut transcript).await.map_err(|(clause, f)| found(clause, f, &transcript))?;
+                    self.check_invariants(&uids).await.map_err(|(clause, f)| found(clause, f, &transcript))?;
+                    continue;
+                }
                 _ => {
                     let user = req.uid_index.and_then(|i| users.get(i)).unwrap_or(&users[0]);
                     let resp = user
@@ -95,22 +109,70 @@ impl Fuzzer {
             if let Err(d) = model.observe(op, &req, &answer) {
                 return Err(found(d.clause, Failure::mismatch(d.message, d.expected, d.actual), &transcript));
             }
-            if let Some(checker) = &self.invariants {
-                let violations = checker
-                    .check(&self.target, &uids)
-                    .await
-                    .map_err(|e| found("K-17", Failure::new(format!("the invariant checks could not run: {e}")), &transcript))?;
-                if let Some(v) = violations.first() {
-                    let rows = v.rows.join("; ");
-                    return Err(found(
-                        v.clause,
-                        Failure::new(format!("invariant {} {} violated after this step: {rows}", v.clause, v.name)),
-                        &transcript,
-                    ));
-                }
+            self.check_invariants(&uids).await.map_err(|(clause, f)| found(clause, f, &transcript))?;
+        }
+        Ok(ops.iter().map(|op| if let Op::Concurrent { ops } = op { ops.len() } else { 1 }).sum())
+    }
+
+    /// The SPEC area K invariants on the users' rows, when a database URL is known.
+    async fn check_invariants(&self, uids: &[i64]) -> Result<(), (&'static str, Failure)> {
+        let Some(checker) = &self.invariants else { return Ok(()) };
+        let violations = checker
+            .check(&self.target, uids)
+            .await
+            .map_err(|e| ("K-17", Failure::new(format!("the invariant checks could not run: {e}"))))?;
+        match violations.first() {
+            Some(v) => {
+                let rows = v.rows.join("; ");
+                Err((v.clause, Failure::new(format!("invariant {} {} violated after this step: {rows}", v.clause, v.name))))
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// Sends a round's writes at once, each on its own connection and sent again while it is
+    /// refused with `Retry-After` (as the retry policy allows); judges the answers together (some
+    /// serial order must allow them, [`Model::observe_round`]); then reads every collection the
+    /// round touched back in full, so that each acknowledged write is seen or superseded.
+    async fn round(
+        &self,
+        model: &mut Model,
+        ops: &[Op],
+        users: &[SyncUser],
+        transcript: &mut Vec<String>,
+    ) -> Result<(), (&'static str, Failure)> {
+        let reqs: Vec<Request> = ops.iter().map(|op| model.resolve(op)).collect();
+        let sends = reqs.iter().map(|req| {
+            let user = req.uid_index.and_then(|i| users.get(i)).unwrap_or(&users[0]);
+            send_retrying(user, to_sync_request(req).header("Connection", "close"))
+        });
+        let mut round = Vec::new();
+        for (n, ((op, req), sent)) in ops.iter().zip(&reqs).zip(futures_util::future::join_all(sends).await).enumerate() {
+            let (answers, last) = sent.map_err(|e| ("J-15", Failure::new(format!("no answer to a concurrent write: {e}"))))?;
+            transcript.push(format!("# write {} of the round: {op}", n + 1));
+            transcript.extend(answers);
+            round.push(Exchange { op: op.clone(), req: req.clone(), answer: answer_of(&last) });
+        }
+        let order = model.observe_round(&round).map_err(|d| (d.clause, Failure::mismatch(d.message, d.expected, d.actual)))?;
+        let shown: Vec<String> = order.iter().map(|i| (i + 1).to_string()).collect();
+        transcript.push(format!("# the model follows the serial order {}", shown.join(", ")));
+        let mut read_back: Vec<(usize, String)> = Vec::new();
+        for op in ops {
+            if let Op::Put { user, coll, .. } | Op::Post { user, coll, .. } = op
+                && !read_back.contains(&(*user, coll.clone()))
+            {
+                read_back.push((*user, coll.clone()));
             }
         }
-        Ok(ops.len())
+        for (user, coll) in read_back {
+            let op = Op::List { user, coll, query: crate::model::Query { full: true, ..Default::default() } };
+            let req = model.resolve(&op);
+            transcript.push(format!("# read back: {op}"));
+            let resp = users[user].send(to_sync_request(&req)).await.map_err(|e| ("J-15", Failure::new(format!("no answer: {e}"))))?;
+            transcript.push(resp.transcript());
+            model.observe(&op, &req, &answer_of(&resp)).map_err(|d| (d.clause, Failure::mismatch(d.message, d.expected, d.actual)))?;
+        }
+        Ok(())
     }
 
     /// Lets `by` pass for every user: the test clock where there is one, else a real wait while
@@ -156,5 +218,27 @@ pub fn answer_of(resp: &SyncResponse) -> Answer {
         retry_after: resp.header("retry-after").and_then(|v| v.trim().parse().ok()),
         body: if text.trim().is_empty() { None } else { serde_json::from_str(&text).ok() },
         text,
+    }
+}
+
+/// Sends `req`, and again while the answer is a refusal with `Retry-After` and the default retry
+/// policy allows; gives the transcript of every answer and the last answer.
+async fn send_retrying(user: &SyncUser, req: SyncRequest) -> Result<(Vec<String>, SyncResponse), ClientError> {
+    let policy = RetryPolicy::default();
+    let mut transcript = Vec::new();
+    let mut waited = Duration::ZERO;
+    let mut attempt = 0;
+    loop {
+        let resp = user.send(req.clone()).await?;
+        transcript.push(resp.transcript());
+        attempt += 1;
+        match Refusal::of(&resp).and_then(|_| policy.delay(attempt, waited, std::time::SystemTime::now())) {
+            Some(wait) => {
+                transcript.push(format!("# refused; sent again after {} ms", wait.as_millis()));
+                waited += wait;
+                tokio::time::sleep(wait).await;
+            }
+            None => return Ok((transcript, resp)),
+        }
     }
 }

@@ -14,6 +14,7 @@ use crate::cli::{FuzzArgs, ListFormat};
 use crate::exit;
 use crate::fuzz::driver::{Found, Fuzzer};
 use crate::fuzz::generate::{FuzzMachine, GenConfig, with_config};
+use crate::fuzz::regression::{REGRESSION_SCHEMA, Regression};
 use crate::invariants::Checker;
 use crate::model::Op;
 use crate::report;
@@ -26,6 +27,8 @@ use crate::target::Target;
 /// Uids a fuzz run owns, from its base: one probe uid, then fresh users for every sequence run
 /// (shrinking included) until the range is used up, which ends the search.
 const UID_SPAN: u64 = 20_000;
+/// How often the progress line is printed.
+const PROGRESS_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
 /// Shrinking stops after this many simplification steps.
 const MAX_SHRINK_ITERS: u32 = 400;
 
@@ -78,15 +81,25 @@ pub async fn execute(args: &FuzzArgs, adjust: &BackendAdjust, events: Arc<Events
         }
     };
     let invariants = match db_url {
-        Some(url) => Some(Arc::new(Checker::connect(&url, totals).await?)),
-        None => None,
+        Some(url) if !args.no_invariants => Some(Arc::new(Checker::connect(&url, totals).await?)),
+        _ => None,
     };
     let summaries = vec![TargetSummary::from(&*target)];
     events.emit(&RunEvent::Started { seed, uid_range: [uid_base, uid_base + UID_SPAN], targets: &summaries, checks: 1 });
-    let fuzzer = Fuzzer { target: target.clone(), invariants, profile: args.profile, users: args.users as usize };
+    let case_invariants = invariants.is_some();
+    let users = match &args.replay {
+        Some(path) => Regression::read(path).map_err(SetupError::Usage)?.users,
+        None => args.users as usize,
+    };
+    let fuzzer = Fuzzer { target: target.clone(), invariants, profile: args.profile, users };
     let started = Instant::now();
-    let search = Search::new(args, seed, uid_base, fuzzer);
-    let outcome = tokio::task::spawn_blocking(move || search.run()).await.unwrap_or_else(|e| Err(panicked(&e)));
+    let outcome = match &args.replay {
+        Some(path) => replay_file(path, &fuzzer, uid_base).await,
+        None => {
+            let search = Search::new(args, seed, uid_base, fuzzer);
+            tokio::task::spawn_blocking(move || search.run()).await.unwrap_or_else(|e| Err(panicked(&e)))
+        }
+    };
     let duration_ms = started.elapsed().as_millis() as u64;
     let base = replay(args, seed, uid_base);
     let mut case = CaseReport {
@@ -108,9 +121,35 @@ pub async fn execute(args: &FuzzArgs, adjust: &BackendAdjust, events: Arc<Events
     let mut summary = String::new();
     match outcome {
         Ok(stats) => {
-            summary = format!("{} sequences, {} operations, none the model or the invariants refuse", stats.sequences, stats.operations)
+            let secs = started.elapsed().as_secs_f64().max(0.001);
+            summary = format!(
+                "seed {seed}: {} cases, {} steps, {:.0} operations/s{}; none the model or the invariants refuse",
+                stats.sequences,
+                stats.operations,
+                stats.operations as f64 / secs,
+                if case_invariants { ", invariants after every step" } else { ", no invariant checks" }
+            )
         }
         Err(found) => {
+            if args.replay.is_none() {
+                let regression = Regression {
+                    schema: REGRESSION_SCHEMA.to_owned(),
+                    clause: found.clause.to_owned(),
+                    message: found.failure.message.clone(),
+                    found_on: format!("{} ({} profile)", target.label, args.profile),
+                    seed,
+                    users: args.users as usize,
+                    ops: found.ops.clone(),
+                };
+                match regression.write(&args.regressions) {
+                    Ok(path) => eprintln!(
+                        "the shrunk sequence is in {}; replay it with `syncstorage-harness fuzz --replay {}` (cargo test replays fixtures/regressions/)",
+                        path.display(),
+                        path.display()
+                    ),
+                    Err(e) => eprintln!("warning: the regression file was not written: {e}"),
+                }
+            }
             case.clause = found.clause;
             case.outcome = Outcome::Fail {
                 failure: Failure { message: format!("step {}: {}", found.step + 1, found.failure.message), ..found.failure },
@@ -148,15 +187,26 @@ pub async fn execute(args: &FuzzArgs, adjust: &BackendAdjust, events: Arc<Events
 }
 
 fn panicked(e: &tokio::task::JoinError) -> Found {
-    Found { clause: "fuzz", step: 0, failure: Failure::new(format!("the search stopped: {e}")), transcript: Vec::new() }
+    Found::of_search(format!("the search stopped: {e}"), Vec::new())
+}
+
+/// Runs a regression file's sequence once, as fresh users of the run's range.
+async fn replay_file(path: &std::path::Path, fuzzer: &Fuzzer, uid_base: u64) -> Result<Stats, Found> {
+    let regression = Regression::read(path).map_err(|e| Found::of_search(e, Vec::new()))?;
+    let uids: Vec<u64> = (uid_base + 1..).take(regression.users).collect();
+    let operations = fuzzer.run(&regression.ops, &uids).await?;
+    Ok(Stats { sequences: 1, operations })
 }
 
 /// The command that runs the same search again.
 fn replay(args: &FuzzArgs, seed: u64, uid_base: u64) -> String {
-    let mut cmd = format!(
-        "syncstorage-harness fuzz --seed {seed} --uid-base {uid_base} --cases {} --steps {} --users {}",
-        args.cases, args.steps, args.users
-    );
+    let mut cmd = match &args.replay {
+        Some(path) => format!("syncstorage-harness fuzz --replay {} --uid-base {uid_base}", path.display()),
+        None => format!(
+            "syncstorage-harness fuzz --seed {seed} --uid-base {uid_base} --cases {} --steps {} --users {} --concurrency {}",
+            args.cases, args.steps, args.users, args.concurrency
+        ),
+    };
     if let Some(t) = &args.target {
         cmd.push_str(&format!(" --target {t} --secret \"$SYNCSTORAGE_HARNESS_SECRET\""));
     }
@@ -182,6 +232,9 @@ struct Search {
     steps: usize,
     seed: u64,
     deadline: Instant,
+    started: Instant,
+    /// When the progress line was last printed.
+    last_progress: Mutex<Instant>,
     uid_next: AtomicU64,
     uid_end: u64,
     fuzzer: Fuzzer,
@@ -194,12 +247,14 @@ struct Search {
 
 impl Search {
     fn new(args: &FuzzArgs, seed: u64, uid_base: u64, fuzzer: Fuzzer) -> Self {
-        let settings = GenConfig { users: fuzzer.users, limits: fuzzer.target.limits.clone() };
+        let settings = GenConfig { users: fuzzer.users, limits: fuzzer.target.limits.clone(), concurrency: args.concurrency as usize };
         Search {
             cases: args.cases,
             steps: args.steps as usize,
             seed,
-            deadline: Instant::now() + std::time::Duration::from_secs(args.time_limit),
+            deadline: Instant::now() + args.time_budget,
+            started: Instant::now(),
+            last_progress: Mutex::new(Instant::now()),
             uid_next: AtomicU64::new(uid_base + 1),
             uid_end: uid_base + UID_SPAN,
             fuzzer,
@@ -232,6 +287,7 @@ impl Search {
                 match handle.block_on(self.fuzzer.run(&ops, &uids)) {
                     Ok(n) => {
                         self.operations.fetch_add(n, Ordering::Relaxed);
+                        self.progress();
                         Ok(())
                     }
                     Err(found) => {
@@ -254,10 +310,25 @@ impl Search {
                     },
                 ))
             }
-            Err(TestError::Abort(why)) => {
-                Err(Found { clause: "fuzz", step: 0, failure: Failure::new(format!("the search gave up: {why}")), transcript: Vec::new() })
-            }
+            Err(TestError::Abort(why)) => Err(Found::of_search(format!("the search gave up: {why}"), Vec::new())),
         }
+    }
+
+    /// Every few seconds, one line on stderr: sequences, operations, their rate, time left.
+    fn progress(&self) {
+        let mut last = self.last_progress.lock().unwrap_or_else(PoisonError::into_inner);
+        if last.elapsed() < PROGRESS_EVERY {
+            return;
+        }
+        *last = Instant::now();
+        let secs = self.started.elapsed().as_secs_f64().max(0.001);
+        let ops = self.operations.load(Ordering::Relaxed);
+        eprintln!(
+            "fuzz: {} sequences, {ops} operations, {:.0}/s, {:.0} s left",
+            self.sequences.load(Ordering::Relaxed),
+            ops as f64 / secs,
+            self.deadline.saturating_duration_since(Instant::now()).as_secs_f64()
+        );
     }
 
     fn fresh_uids(&self) -> Option<Vec<u64>> {
@@ -272,10 +343,5 @@ fn listing(ops: &[Op]) -> String {
 }
 
 fn not_kept(ops: &[Op]) -> Found {
-    Found {
-        clause: "fuzz",
-        step: 0,
-        failure: Failure::new("a sequence failed but its finding was not kept"),
-        transcript: vec![listing(ops)],
-    }
+    Found { transcript: vec![listing(ops)], ..Found::of_search("a sequence failed but its finding was not kept", ops.to_vec()) }
 }

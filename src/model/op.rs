@@ -11,7 +11,8 @@ use serde_json::Value;
 use crate::sync::Stamp;
 
 /// One request of a fuzz run.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Op {
     /// `PUT storage/{coll}/{id}` with `body` (a JSON object, valid or not) (A-12, B-*).
     Put { user: usize, coll: String, id: String, body: Value, pre: Precondition },
@@ -41,7 +42,8 @@ pub enum Op {
 }
 
 /// The info views.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum InfoView {
     Collections,
     Counts,
@@ -50,7 +52,8 @@ pub enum InfoView {
 }
 
 /// What a POST does about batches (F-01..F-17).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum BatchStep {
     /// A plain POST.
     None,
@@ -61,7 +64,8 @@ pub enum BatchStep {
 }
 
 /// Which batch id to send.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum BatchRef {
     /// The `n`th batch the model saw opened in the run (it may be committed, expired or deleted
     /// since, or belong to another collection or user: the model knows which).
@@ -71,7 +75,8 @@ pub enum BatchRef {
 }
 
 /// A precondition header.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Precondition {
     None,
     /// `X-If-Unmodified-Since: <ts>` (D-06..D-09).
@@ -81,7 +86,8 @@ pub enum Precondition {
 }
 
 /// A timestamp chosen relative to what the model knows when the operation runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum TsRef {
     /// `0.00`.
     Zero,
@@ -95,7 +101,8 @@ pub enum TsRef {
 }
 
 /// The query of a listing (C-01..C-12).
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub struct Query {
     pub ids: Option<Vec<String>>,
     pub newer: Option<TsRef>,
@@ -107,7 +114,8 @@ pub struct Query {
 }
 
 /// `sort=`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Sort {
     Newest,
     Oldest,
@@ -115,7 +123,8 @@ pub enum Sort {
 }
 
 /// `offset=`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum OffsetRef {
     /// The `X-Weave-Next-Offset` of the user's previous listing of the collection, paging on
     /// with that listing's query (records may have been written in between).

@@ -6,7 +6,7 @@ use std::fmt;
 use serde_json::Value;
 
 /// A Sync timestamp in hundredths of a second, compared exactly.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
 pub struct Stamp(pub i64);
 
 impl Stamp {
