@@ -52,15 +52,13 @@ pub struct Faults {
     pub unavailable_same_tick: bool,
     /// PUT, POST and commit store characters above U+FFFF as U+FFFD (E-11).
     pub mangle_astral: bool,
-    /// A write to an expired record updates the dead row in place instead of replacing it whole,
-    /// so its old expiry (and any field the write leaves out) survives (G-03, B-12). Only a
-    /// sequence shows it: a ttl, a wait past it, and a rewrite that sets no ttl.
-    pub expired_rewrite_in_place: bool,
+    /// A listing sorted by sortindex ignores `newer` (C-09 with C-03). Each alone works.
+    pub index_sort_ignores_newer: bool,
     /// A listing with `ids` ignores `newer` (C-02 with C-03). Each filter alone works.
     pub ids_ignore_newer: bool,
-    /// Restaging a batch record with an explicit `null` keeps the value staged earlier instead of
-    /// clearing it (F-03, B-11). A first staging with `null` works.
-    pub restage_null_ignored: bool,
+    /// A plain PUT or POST to a collection discards the batches open there, so their commit
+    /// fails (F-05, F-19 applies to deletes only). A batch alone and a write alone both work.
+    pub write_discards_batches: bool,
     /// A batch commit does not take the user's write lock, so a commit and a plain write running
     /// at once may share a T and undercount the collection (I-04, K-13). Sequentially invisible.
     pub unlocked_commit: bool,

@@ -103,7 +103,9 @@ impl Fuzzer {
                         .await
                         .map_err(|e| found("J-15", Failure::new(format!("no answer: {e}")), &transcript))?;
                     transcript.push(resp.transcript());
-                    answer_of(&resp)
+                    let answer = answer_of(&resp);
+                    self.judge_unavailable(op, &answer, &mut transcript).await.map_err(|(clause, f)| found(clause, f, &transcript))?;
+                    answer
                 }
             };
             if let Err(d) = model.observe(op, &req, &answer) {
@@ -112,6 +114,29 @@ impl Fuzzer {
             self.check_invariants(&uids).await.map_err(|(clause, f)| found(clause, f, &transcript))?;
         }
         Ok(ops.iter().map(|op| if let Op::Concurrent { ops } = op { ops.len() } else { 1 }).sum())
+    }
+
+    /// Under the SPEC profile a write refused with 503 is a finding when `__heartbeat__` says
+    /// the service is up at that moment: J-14 keeps 503 for a service that cannot serve, and
+    /// I-04 gives a timestamp conflict 409 (503 is its syncstorage-rs Compat line).
+    async fn judge_unavailable(&self, op: &Op, answer: &Answer, transcript: &mut Vec<String>) -> Result<(), (&'static str, Failure)> {
+        let write = !matches!(op, Op::List { .. } | Op::Get { .. } | Op::Info { .. } | Op::Wait { .. });
+        if self.profile != Profile::Spec || answer.status != 503 || answer.retry_after.is_none() || !write {
+            return Ok(());
+        }
+        let Ok(beat) = self.target.client.send(SyncRequest::get("/__heartbeat__")).await else { return Ok(()) };
+        transcript.push(format!("# heartbeat after the 503:\n{}", beat.transcript()));
+        if beat.status_code() == 200 {
+            return Err((
+                "I-04",
+                Failure::mismatch(
+                    "a write was refused with 503 + Retry-After while __heartbeat__ answers 200",
+                    "409 with Retry-After for a conflict (I-04, D-18), or waiting for the next tick",
+                    format!("503, Retry-After: {}", answer.retry_after.unwrap_or_default()),
+                ),
+            ));
+        }
+        Ok(())
     }
 
     /// The SPEC area K invariants on the users' rows, when a database URL is known.
@@ -148,10 +173,13 @@ impl Fuzzer {
         });
         let mut round = Vec::new();
         for (n, ((op, req), sent)) in ops.iter().zip(&reqs).zip(futures_util::future::join_all(sends).await).enumerate() {
-            let (answers, last) = sent.map_err(|e| ("J-15", Failure::new(format!("no answer to a concurrent write: {e}"))))?;
+            let (answers, last, unavailable) =
+                sent.map_err(|e| ("J-15", Failure::new(format!("no answer to a concurrent write: {e}"))))?;
             transcript.push(format!("# write {} of the round: {op}", n + 1));
             transcript.extend(answers);
-            round.push(Exchange { op: op.clone(), req: req.clone(), answer: answer_of(&last) });
+            let answer = answer_of(&last);
+            self.judge_unavailable(op, unavailable.as_ref().unwrap_or(&answer), transcript).await?;
+            round.push(Exchange { op: op.clone(), req: req.clone(), answer });
         }
         let order = model.observe_round(&round).map_err(|d| (d.clause, Failure::mismatch(d.message, d.expected, d.actual)))?;
         let shown: Vec<String> = order.iter().map(|i| (i + 1).to_string()).collect();
@@ -222,23 +250,28 @@ pub fn answer_of(resp: &SyncResponse) -> Answer {
 }
 
 /// Sends `req`, and again while the answer is a refusal with `Retry-After` and the default retry
-/// policy allows; gives the transcript of every answer and the last answer.
-async fn send_retrying(user: &SyncUser, req: SyncRequest) -> Result<(Vec<String>, SyncResponse), ClientError> {
+/// policy allows; gives the transcript of every answer, the last answer, and the first 503
+/// refusal met on the way (the SPEC profile judges it).
+async fn send_retrying(user: &SyncUser, req: SyncRequest) -> Result<(Vec<String>, SyncResponse, Option<Answer>), ClientError> {
     let policy = RetryPolicy::default();
     let mut transcript = Vec::new();
     let mut waited = Duration::ZERO;
     let mut attempt = 0;
+    let mut unavailable = None;
     loop {
         let resp = user.send(req.clone()).await?;
         transcript.push(resp.transcript());
         attempt += 1;
+        if resp.status_code() == 503 && unavailable.is_none() {
+            unavailable = Some(answer_of(&resp));
+        }
         match Refusal::of(&resp).and_then(|_| policy.delay(attempt, waited, std::time::SystemTime::now())) {
             Some(wait) => {
                 transcript.push(format!("# refused; sent again after {} ms", wait.as_millis()));
                 waited += wait;
                 tokio::time::sleep(wait).await;
             }
-            None => return Ok((transcript, resp)),
+            None => return Ok((transcript, resp, unavailable)),
         }
     }
 }

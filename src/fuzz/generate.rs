@@ -171,6 +171,14 @@ pub struct GenState {
     pub ids: BTreeMap<(usize, String), BTreeSet<String>>,
     /// Batches opened so far, with their user and collection, in order.
     pub batches: Vec<(usize, String)>,
+    /// Ids staged so far in each batch, by its index in `batches`.
+    pub staged: BTreeMap<usize, BTreeSet<String>>,
+    /// Batches not yet committed, discarded or used up (indices into `batches`).
+    pub open: BTreeSet<usize>,
+    /// The (user, collection) a write last went to, and the ids it wrote (a commit: every id
+    /// its batch staged), until the next operation.
+    pub last_written: Option<(usize, String)>,
+    pub just_written: Vec<String>,
     /// (user, collection) pairs listed with a limit, so paging on is possible.
     pub listed: BTreeSet<(usize, String)>,
     /// Whether time has passed since the last write (expiries may have happened).
@@ -227,17 +235,29 @@ impl ReferenceStateMachine for FuzzMachine {
         } else {
             // Mostly the batch's own user and collection; sometimes another one's (F-13).
             let n = batches.len();
+            let staged = state.staged.clone();
+            let lim = limits.clone();
+            // Mostly a batch still open, so that appends, restaging and commits follow each other;
+            // now and then any batch (spent, discarded or another collection's: F-14, F-15, F-19).
+            let open: Vec<usize> = state.open.iter().copied().collect();
+            let which = if open.is_empty() { (0..n).boxed() } else { prop_oneof![6 => prop::sample::select(open), 1 => 0..n].boxed() };
             Some(
-                (0..n, prop::bool::weighted(0.85), prop::bool::weighted(0.4), user.clone(), coll(), post_body(&limits))
-                    .prop_map(move |(i, own, commit, u, c, body)| {
+                (which, prop::bool::weighted(0.85), prop::bool::weighted(0.4), user.clone(), coll(), precondition())
+                    .prop_flat_map(move |(i, own, commit, u, c, pre)| {
                         let (user, coll) = if own { batches[i].clone() } else { (u, c) };
-                        Op::Post {
+                        // Restaging ids the batch holds, with partial fields and nulls, is half the
+                        // interest of a batch (F-03); the rest are fresh bodies.
+                        let body = match staged.get(&i).filter(|ids| !ids.is_empty()) {
+                            Some(ids) => prop_oneof![2 => restage_body(ids, &lim), 1 => post_body(&lim)].boxed(),
+                            None => post_body(&lim),
+                        };
+                        body.prop_map(move |body| Op::Post {
                             user,
-                            coll,
+                            coll: coll.clone(),
                             body,
                             batch: BatchStep::Continue { batch: BatchRef::Opened(i), commit },
-                            pre: Precondition::None,
-                        }
+                            pre: if commit { pre } else { Precondition::None },
+                        })
                     })
                     .boxed(),
             )
@@ -252,7 +272,12 @@ impl ReferenceStateMachine for FuzzMachine {
                     pre: Precondition::None,
                 });
         let listed: Vec<(usize, String)> = state.listed.iter().cloned().collect();
-        let list = (user.clone(), coll(), query(false)).prop_map(|(user, coll, query)| Op::List { user, coll, query });
+        // Half the listings read the collection written last, so that a write is read back.
+        let place = match &state.last_written {
+            Some(w) => prop_oneof![1 => Just(w.clone()), 1 => (user.clone(), coll())].boxed(),
+            None => (user.clone(), coll()).boxed(),
+        };
+        let list = (place, query(false)).prop_map(|((user, coll), query)| Op::List { user, coll, query });
         let page_on = if listed.is_empty() {
             None
         } else {
@@ -283,8 +308,18 @@ impl ReferenceStateMachine for FuzzMachine {
             (5, info.boxed()),
             (if state.waited { 3 } else { 6 }, wait.boxed()),
         ];
+        // Right after a write, reading it back is likely: a full listing or one of its records.
+        if let (Some((u, c)), false) = (&state.last_written, state.just_written.is_empty()) {
+            let (u, c2) = (*u, c.clone());
+            let ids = state.just_written.clone();
+            let back = prop_oneof![
+                1 => Just(Op::List { user: u, coll: c.clone(), query: Query { full: true, ..Query::default() } }),
+                1 => prop::sample::select(ids).prop_map(move |id| Op::Get { user: u, coll: c2.clone(), id }),
+            ];
+            choices.push((8, back.boxed()));
+        }
         if let Some(cont) = cont {
-            choices.push((12, cont));
+            choices.push((if state.open.is_empty() { 8 } else { 18 }, cont));
         }
         if let Some(page_on) = page_on {
             choices.push((6, page_on));
@@ -296,21 +331,43 @@ impl ReferenceStateMachine for FuzzMachine {
     }
 
     fn apply(mut state: GenState, op: &Op) -> GenState {
+        state.just_written.clear();
         match op {
             Op::Put { user, coll, id, .. } => {
+                state.last_written = Some((*user, coll.clone()));
+                state.just_written = vec![id.clone()];
                 state.ids.entry((*user, coll.clone())).or_default().insert(id.clone());
                 state.waited = false;
             }
             Op::Post { user, coll, body, batch, .. } => {
-                if let BatchStep::Start { commit: false } = batch {
-                    state.batches.push((*user, coll.clone()));
-                }
                 // An empty id would make `coll/` a record URL, which is the collection's.
-                let ids = body
+                let ids: Vec<String> = body
                     .as_array()
                     .into_iter()
                     .flatten()
-                    .filter_map(|r| r.get("id")?.as_str().filter(|id| !id.is_empty()).map(str::to_owned));
+                    .filter_map(|r| r.get("id")?.as_str().filter(|id| !id.is_empty()).map(str::to_owned))
+                    .collect();
+                match batch {
+                    BatchStep::Start { commit: false } => {
+                        state.staged.insert(state.batches.len(), ids.iter().cloned().collect());
+                        state.open.insert(state.batches.len());
+                        state.batches.push((*user, coll.clone()));
+                    }
+                    BatchStep::Continue { batch: BatchRef::Opened(i), commit: false } => {
+                        state.staged.entry(*i).or_default().extend(ids.iter().cloned());
+                    }
+                    BatchStep::Continue { batch: BatchRef::Opened(i), commit: true } if state.batches.get(*i) == Some(&(*user, coll.clone())) => {
+                        state.open.remove(i);
+                    }
+                    _ => {}
+                }
+                if !matches!(batch, BatchStep::Start { commit: false } | BatchStep::Continue { commit: false, .. }) {
+                    state.last_written = Some((*user, coll.clone()));
+                    state.just_written = ids.clone();
+                    if let BatchStep::Continue { batch: BatchRef::Opened(i), .. } = batch {
+                        state.just_written.extend(state.staged.get(i).into_iter().flatten().cloned());
+                    }
+                }
                 state.ids.entry((*user, coll.clone())).or_default().extend(ids);
                 state.waited = false;
             }
@@ -319,9 +376,13 @@ impl ReferenceStateMachine for FuzzMachine {
             }
             Op::DeleteCollection { user, coll } => {
                 state.listed.remove(&(*user, coll.clone()));
+                let batches = &state.batches;
+                state.open.retain(|i| batches[*i] != (*user, coll.clone()));
             }
             Op::DeleteStorage { user } => {
                 state.listed.retain(|(u, _)| u != user);
+                let batches = &state.batches;
+                state.open.retain(|i| batches[*i].0 != *user);
             }
             Op::Wait { .. } => state.waited = true,
             Op::Concurrent { ops } => return ops.iter().fold(state, Self::apply),
@@ -329,6 +390,29 @@ impl ReferenceStateMachine for FuzzMachine {
         }
         state
     }
+}
+
+/// Records restaging some of `ids`, each field absent, null or given (nulls often).
+fn restage_body(ids: &BTreeSet<String>, limits: &Limits) -> BoxedStrategy<Value> {
+    let ids: Vec<String> = ids.iter().cloned().collect();
+    let nully = |v: BoxedStrategy<Value>| prop_oneof![1 => Just(None), 3 => Just(Some(Value::Null)), 2 => v.prop_map(Some)].boxed();
+    let record = (
+        prop::sample::select(ids),
+        nully(payload(limits).prop_map(Value::from).boxed()),
+        nully((-5i64..5).prop_map(Value::from).boxed()),
+        nully(prop_oneof![Just(json!(1)), Just(json!(3600))].boxed()),
+    )
+        .prop_map(|(id, payload, sortindex, ttl)| {
+            let mut m = Map::new();
+            m.insert("id".to_owned(), Value::from(id));
+            for (name, v) in [("payload", payload), ("sortindex", sortindex), ("ttl", ttl)] {
+                if let Some(v) = v {
+                    m.insert(name.to_owned(), v);
+                }
+            }
+            Value::Object(m)
+        });
+    prop::collection::vec(record, 1..3).prop_map(Value::Array).boxed()
 }
 
 /// A round of `cfg.concurrency` writes of one user at once (I-04, J-15): mostly on one collection,
@@ -340,8 +424,14 @@ fn concurrent_round(state: &GenState, cfg: &GenConfig) -> BoxedStrategy<Op> {
     let limits = cfg.limits.clone();
     let batches = state.batches.clone();
     let fresh = "fz_n[a-z0-9]{8}".prop_map(|s: String| s);
-    let coll = prop_oneof![2 => prop::sample::select(COLLECTIONS.to_vec()).prop_map(str::to_owned), 1 => fresh];
-    (0..cfg.users.max(1), coll)
+    let named = (0..cfg.users.max(1), prop_oneof![2 => prop::sample::select(COLLECTIONS.to_vec()).prop_map(str::to_owned), 1 => fresh]);
+    // Where batches are open, rounds go there half the time, so commits meet plain writes.
+    let place = if batches.is_empty() {
+        named.boxed()
+    } else {
+        prop_oneof![1 => named, 1 => prop::sample::select(batches.clone())].boxed()
+    };
+    place
         .prop_flat_map(move |(user, coll)| {
             let open: Vec<usize> = batches.iter().enumerate().filter(|(_, b)| b.0 == user && b.1 == coll).map(|(i, _)| i).collect();
             let id = prop::sample::select(vec!["a", "b", "c"]).prop_map(str::to_owned);
@@ -380,3 +470,4 @@ fn concurrent_round(state: &GenState, cfg: &GenConfig) -> BoxedStrategy<Op> {
         .prop_map(|ops| Op::Concurrent { ops })
         .boxed()
 }
+

@@ -27,6 +27,8 @@ use crate::target::Target;
 /// Uids a fuzz run owns, from its base: one probe uid, then fresh users for every sequence run
 /// (shrinking included) until the range is used up, which ends the search.
 const UID_SPAN: u64 = 20_000;
+/// Runs of a candidate sequence while shrinking, before it counts as passing.
+const SHRINK_ATTEMPTS: u32 = 3;
 /// How often the progress line is printed.
 const PROGRESS_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
 /// Shrinking stops after this many simplification steps.
@@ -284,7 +286,7 @@ impl Search {
                     seen.store(ops.len(), Ordering::SeqCst);
                 }
                 self.sequences.fetch_add(1, Ordering::Relaxed);
-                match handle.block_on(self.fuzzer.run(&ops, &uids)) {
+                match handle.block_on(self.attempts(&ops, uids)) {
                     Ok(n) => {
                         self.operations.fetch_add(n, Ordering::Relaxed);
                         self.progress();
@@ -311,6 +313,24 @@ impl Search {
                 ))
             }
             Err(TestError::Abort(why)) => Err(Found::of_search(format!("the search gave up: {why}"), Vec::new())),
+        }
+    }
+
+    /// Runs a sequence; while shrinking, a simpler sequence that passes is run again (twice at
+    /// most, as fresh users): a failure that depends on timing (concurrent rounds, the clock's
+    /// 10 ms tick) would otherwise stop the shrinking early.
+    async fn attempts(&self, ops: &[Op], uids: Vec<u64>) -> Result<usize, Found> {
+        let shrinking = self.last_found.lock().unwrap_or_else(PoisonError::into_inner).is_some();
+        let mut uids = uids;
+        let mut tries = if shrinking { SHRINK_ATTEMPTS } else { 1 };
+        loop {
+            let outcome = self.fuzzer.run(ops, &uids).await;
+            tries -= 1;
+            let next = if outcome.is_ok() && tries > 0 { self.fresh_uids() } else { None };
+            match next {
+                Some(next) => uids = next,
+                None => return outcome,
+            }
         }
     }
 

@@ -50,6 +50,9 @@ impl World {
         // I-04, D-18, J-10, J-14: a refusal with Retry-After changes nothing. Under the SPEC
         // profile a 503 is accepted here too: the catalog's I-04 case judges which code it is.
         if matches!(ans.status, 409 | 503) && ans.retry_after.is_some() && (is_write(op) || ans.status == 503) {
+            if let Op::Post { coll, batch: BatchStep::Start { commit: false }, .. } = op {
+                return Ok(vec![base.refused_start(u, coll)]);
+            }
             return Ok(vec![base]);
         }
         let s = Step { cfg, req, ans, ws, now, u };

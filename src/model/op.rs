@@ -67,8 +67,8 @@ pub enum BatchStep {
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum BatchRef {
-    /// The `n`th batch the model saw opened in the run (it may be committed, expired or deleted
-    /// since, or belong to another collection or user: the model knows which).
+    /// The batch of the run's `n`th batch start (it may have been refused, or committed,
+    /// expired or deleted since, or belong to another collection or user: the model knows which).
     Opened(usize),
     /// A literal value that no server handed out (malformed or unknown id).
     Literal(String),

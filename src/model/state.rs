@@ -110,6 +110,10 @@ pub(crate) enum BatchState {
     Discarded,
     /// Refused by the server after the floor of its lifetime (F-16).
     Expired,
+    /// A start the server refused: it holds a place in the numbering of
+    /// [`crate::model::BatchRef::Opened`] (which counts batch starts, as the generator does)
+    /// under an id no server handed out.
+    Refused,
 }
 
 /// A batch the server handed out.

@@ -342,3 +342,19 @@ fn a_wipe_of_a_never_written_storage_may_answer_as_a_no_op() {
     run(&mut m, &put(0, "tabs", "a", json!({"payload": "x"})), &wrote("100.00", "{T}")).unwrap();
     assert_eq!(clause(run(&mut m, &wipe, &ans(200, Some("0.00"), "101.00", "{}"))), "D-02");
 }
+
+#[test]
+fn a_restaged_null_clears_what_was_staged_before() {
+    let mut m = model();
+    let start = post("fz_a", json!([{"id": "a", "payload": "x", "sortindex": 3}]), BatchStep::Start { commit: false });
+    run(&mut m, &start, &ans(202, Some("0.00"), "100.00", r#"{"batch":"b1","success":["a"],"failed":{}}"#)).unwrap();
+    let append = post("fz_a", json!([{"id": "a", "sortindex": null}]), BatchStep::Continue { batch: BatchRef::Opened(0), commit: false });
+    run(&mut m, &append, &ans(202, Some("0.00"), "100.01", r#"{"batch":"b1","success":["a"],"failed":{}}"#)).unwrap();
+    let commit = post("fz_a", json!([]), BatchStep::Continue { batch: BatchRef::Opened(0), commit: true });
+    run(&mut m, &commit, &wrote("100.02", r#"{"modified":{T},"success":[],"failed":{}}"#)).unwrap();
+    // F-03, B-11: the null replaced the staged 3, so the record has no sortindex.
+    let kept = ans(200, Some("100.02"), "100.03", r#"{"id":"a","modified":100.02,"payload":"x","sortindex":3}"#);
+    assert_eq!(clause(run(&mut m.clone(), &get("fz_a", "a"), &kept)), "A-11");
+    let cleared = ans(200, Some("100.02"), "100.03", r#"{"id":"a","modified":100.02,"payload":"x"}"#);
+    run(&mut m, &get("fz_a", "a"), &cleared).unwrap();
+}

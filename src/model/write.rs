@@ -245,7 +245,7 @@ impl World {
             }
         }
         if let Some(r) = judge_errors(&wants, ans) {
-            return r.map(|()| vec![self.clone()]);
+            return r.map(|()| vec![self.refused_start(u, coll)]);
         }
         want_status(ans, 202, "F-01")?;
         let split = split.unwrap_or_default();
@@ -261,6 +261,14 @@ impl World {
         }
         w.batches.push(Batch { id, user: u, coll: coll.to_owned(), opened: ws, staged, state: BatchState::Open });
         Ok(vec![w])
+    }
+
+    /// This state with a refused batch start recorded in the numbering of batch starts.
+    pub(crate) fn refused_start(&self, u: usize, coll: &str) -> World {
+        let mut w = self.clone();
+        let id = super::resolve::UNKNOWN_BATCH.to_owned();
+        w.batches.push(Batch { id, user: u, coll: coll.to_owned(), opened: Stamp(0), staged: Default::default(), state: BatchState::Refused });
+        w
     }
 
     /// `?batch=<id>`, with or without `commit=true` (F-03..F-06, F-09..F-19).
@@ -280,6 +288,7 @@ impl World {
                 BatchState::Spent => wants.push(Want::new("F-15", 400, ErrBody::AnyCode)),
                 BatchState::Discarded => wants.push(Want::new("F-19", 400, ErrBody::AnyCode)),
                 BatchState::Expired => wants.push(Want::code("F-16", 400, 0)),
+                BatchState::Refused => wants.push(Want::code("F-13", 400, 0)),
                 BatchState::Open => {
                     aged = now.0 - b.opened.0 >= BATCH_LIFETIME_FLOOR_CS;
                     if aged {

@@ -332,7 +332,9 @@ impl Store {
             params.push(Box::new(ids.clone()));
             sql.push_str(&format!(" AND bso_id = ANY(${})", params.len()));
         }
-        let newer = if self.config.faults.ids_ignore_newer && query.ids.is_some() { None } else { query.newer };
+        let faults = &self.config.faults;
+        let dropped = (faults.ids_ignore_newer && query.ids.is_some()) || (faults.index_sort_ignores_newer && query.sort == Some(Sort::Index));
+        let newer = if dropped { None } else { query.newer };
         if let Some(newer) = newer {
             params.push(Box::new(newer.to_system()));
             let op = if self.config.faults.newer_inclusive { ">=" } else { ">" };
@@ -466,15 +468,13 @@ impl Store {
                 }
             }
             let ts = t.to_system();
-            if !self.config.faults.expired_rewrite_in_place {
-                let stmt = tx
-                    .prepare_cached(
-                        "DELETE FROM bsos WHERE user_id = $1 AND collection_id = $2 \
-                         AND bso_id = ANY($3) AND expiry <= $4",
-                    )
-                    .await?;
-                tx.execute(&stmt, &[&uid, &cid, &c.ids, &ts]).await?;
-            }
+            let stmt = tx
+                .prepare_cached(
+                    "DELETE FROM bsos WHERE user_id = $1 AND collection_id = $2 \
+                     AND bso_id = ANY($3) AND expiry <= $4",
+                )
+                .await?;
+            tx.execute(&stmt, &[&uid, &cid, &c.ids, &ts]).await?;
             let stmt = tx
                 .prepare_cached(
                     "UPDATE bsos b SET \
@@ -554,6 +554,10 @@ impl Store {
         let cid = self.ensure_collection(&tx, name).await?;
         let t = self.next_ts(uid, storage_ts).await?;
         self.apply_records(&tx, uid, cid, t, &records).await?;
+        if self.config.faults.write_discards_batches {
+            let stmt = tx.prepare_cached("DELETE FROM batches WHERE user_id = $1 AND collection_id = $2").await?;
+            tx.execute(&stmt, &[&uid, &cid]).await?;
+        }
         let quota_remaining = self.quota_remaining(&tx, uid, t).await?;
         tx.commit().await?;
         Ok(WriteOutcome { quota_remaining, ..WriteOutcome::written(t) })
@@ -759,15 +763,7 @@ impl Store {
         let payload_null: Vec<bool> = records.iter().map(|r| r.payload == Field::Null).collect();
         let sortindex_null: Vec<bool> = records.iter().map(|r| r.sortindex == Field::Null).collect();
         let ttl_null: Vec<bool> = records.iter().map(|r| r.ttl == Field::Null).collect();
-        let sql = if self.config.faults.restage_null_ignored {
-            RESTAGE_SQL
-                .replace(" OR EXCLUDED.payload_cleared", "")
-                .replace(" OR EXCLUDED.sortindex_cleared", "")
-                .replace(" OR EXCLUDED.ttl_cleared", "")
-        } else {
-            RESTAGE_SQL.to_owned()
-        };
-        let stmt = tx.prepare_cached(&sql).await?;
+        let stmt = tx.prepare_cached(RESTAGE_SQL).await?;
         tx.execute(&stmt, &[&uid, &cid, &batch, &c.ids, &c.payloads, &payload_null, &c.sortindexes, &sortindex_null, &c.ttls, &ttl_null])
             .await?;
         Ok(())
