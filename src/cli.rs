@@ -27,6 +27,36 @@ pub enum Command {
     /// of Sync storage judges every answer, the SPEC area K invariants check the database after
     /// every step, and a failure shrinks to the shortest sequence that still fails.
     Fuzz(FuzzArgs),
+    /// Check a database once against the SPEC area K invariants, read-only, and list each
+    /// invariant with sample violating rows (safe against a production replica).
+    Invariants(InvariantsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct InvariantsArgs {
+    /// The database to check (the server's PostgreSQL, or a replica of it).
+    #[arg(long, env = "SYNCSTORAGE_HARNESS_DATABASE_URL")]
+    pub database_url: String,
+    /// Only these uids (comma-separated; default: every user in the database).
+    #[arg(long, value_delimiter = ',')]
+    pub users: Option<Vec<i64>>,
+    /// Check count and total_bytes (K-13): `auto` when some row has non-zero totals.
+    #[arg(long, value_enum, default_value_t = Totals::Auto)]
+    pub totals: Totals,
+    /// Violating rows shown per invariant.
+    #[arg(long, default_value_t = 5)]
+    pub sample: usize,
+    /// Also write the result as JSON here.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+}
+
+/// Whether the totals invariants run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Totals {
+    Auto,
+    On,
+    Off,
 }
 
 /// What `conformance` prints on stdout (and the format of `--list`).

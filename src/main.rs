@@ -31,6 +31,7 @@ fn main() -> ExitCode {
             Command::Token(args) => token(&args),
             Command::Conformance(args) => conformance(&args).await,
             Command::Fuzz(args) => Ok(syncstorage_harness::fuzz::session::run(&args).await?),
+            Command::Invariants(args) => invariants(&args).await,
         }
     });
     provision::cleanup_all();
@@ -133,4 +134,21 @@ fn token(args: &TokenArgs) -> anyhow::Result<u8> {
     });
     println!("{}", serde_json::to_string_pretty(&out).context("format the token")?);
     Ok(syncstorage_harness::exit::OK)
+}
+
+/// `invariants`: prints each invariant's verdict; exit 1 when any is violated.
+async fn invariants(args: &syncstorage_harness::cli::InvariantsArgs) -> anyhow::Result<u8> {
+    use syncstorage_harness::cli::Totals;
+    let totals = match args.totals {
+        Totals::Auto => None,
+        Totals::On => Some(true),
+        Totals::Off => Some(false),
+    };
+    let audit = syncstorage_harness::invariants::audit(&args.database_url, args.users.clone(), totals, args.sample).await?;
+    print!("{}", audit.render());
+    if let Some(path) = &args.json {
+        let text = serde_json::to_string_pretty(&audit)?;
+        std::fs::write(path, text + "\n").map_err(|e| anyhow::anyhow!("write {}: {e}", path.display()))?;
+    }
+    Ok(if audit.clean() { syncstorage_harness::exit::OK } else { syncstorage_harness::exit::CONFORMANCE_FAILED })
 }

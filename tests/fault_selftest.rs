@@ -151,7 +151,7 @@ async fn the_replay_line_of_a_failed_case_sends_the_same_requests() {
 async fn the_sequence_faults_pass_the_whole_catalog() {
     let mut caught = Vec::new();
     for faults in [
-        Faults { index_sort_ignores_newer: true, ..Faults::default() },
+        Faults { ids_ignore_older: true, ..Faults::default() },
         Faults { ids_ignore_newer: true, ..Faults::default() },
         Faults { write_discards_batches: true, ..Faults::default() },
         Faults { unlocked_commit: true, ..Faults::default() },

@@ -52,8 +52,8 @@ pub struct Faults {
     pub unavailable_same_tick: bool,
     /// PUT, POST and commit store characters above U+FFFF as U+FFFD (E-11).
     pub mangle_astral: bool,
-    /// A listing sorted by sortindex ignores `newer` (C-09 with C-03). Each alone works.
-    pub index_sort_ignores_newer: bool,
+    /// A listing with `ids` ignores `older` (C-02 with C-04). Each filter alone works.
+    pub ids_ignore_older: bool,
     /// A listing with `ids` ignores `newer` (C-02 with C-03). Each filter alone works.
     pub ids_ignore_newer: bool,
     /// A plain PUT or POST to a collection discards the batches open there, so their commit

@@ -144,9 +144,9 @@ fn query(paging: bool) -> BoxedStrategy<Query> {
     let sort = prop_oneof![Just(Sort::Newest), Just(Sort::Oldest), Just(Sort::Index)];
     let ids = prop::collection::vec(valid_id(), 1..4);
     (
-        prop::option::weighted(0.2, ids),
+        prop::option::weighted(0.3, ids),
         prop::option::weighted(0.25, ts_ref()),
-        prop::option::weighted(0.15, ts_ref()),
+        prop::option::weighted(0.3, ts_ref()),
         prop::option::weighted(0.4, sort),
         prop::option::weighted(0.4, 1u64..4),
         any::<bool>(),

@@ -220,12 +220,26 @@ impl Checker {
                 tracing::warn!(error = %e, "invariant connection closed");
             }
         });
-        client.batch_execute("SET default_transaction_read_only = on").await.map_err(|e| InvariantError::Connect(pg_message(&e)))?;
+        // Read-only for the whole session, and no query may run long on a busy database.
+        client
+            .batch_execute("SET default_transaction_read_only = on; SET statement_timeout = '30s'")
+            .await
+            .map_err(|e| InvariantError::Connect(pg_message(&e)))?;
         client
             .batch_execute("SELECT 1 FROM user_collections, bsos, batches, batch_bsos, collections LIMIT 0")
             .await
             .map_err(|e| InvariantError::Unreadable(pg_message(&e)))?;
         Ok(Self { client, totals })
+    }
+
+    /// The session, for other read-only queries.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// The same session, checking totals or not.
+    pub fn with_totals(self, totals: bool) -> Self {
+        Self { totals, ..self }
     }
 
     /// Runs every invariant for `uids` on the target's clock; returns those with rows.

@@ -333,14 +333,14 @@ impl Store {
             sql.push_str(&format!(" AND bso_id = ANY(${})", params.len()));
         }
         let faults = &self.config.faults;
-        let dropped = (faults.ids_ignore_newer && query.ids.is_some()) || (faults.index_sort_ignores_newer && query.sort == Some(Sort::Index));
-        let newer = if dropped { None } else { query.newer };
+        let newer = if faults.ids_ignore_newer && query.ids.is_some() { None } else { query.newer };
+        let older = if faults.ids_ignore_older && query.ids.is_some() { None } else { query.older };
         if let Some(newer) = newer {
             params.push(Box::new(newer.to_system()));
             let op = if self.config.faults.newer_inclusive { ">=" } else { ">" };
             sql.push_str(&format!(" AND modified {op} ${}", params.len()));
         }
-        if let Some(older) = query.older {
+        if let Some(older) = older {
             params.push(Box::new(older.to_system()));
             sql.push_str(&format!(" AND modified < ${}", params.len()));
         }
