@@ -11,7 +11,8 @@ use syncstorage_harness::fuzz::session;
 use syncstorage_harness::run::{Events, Outcome, RunReport};
 
 fn args(cases: &str) -> FuzzArgs {
-    parse(&["--seed", "11", "--cases", cases, "--steps", "30", "--time-budget", "120s"])
+    let dir = std::env::temp_dir().join(format!("fuzz-selftest-{}-short", std::process::id()));
+    parse(&["--seed", "11", "--cases", cases, "--steps", "30", "--time-budget", "120s", "--regressions", &dir.to_string_lossy()])
 }
 
 /// The arguments of a search with the default budget (cases, steps, time) and a fixed seed; its
@@ -91,7 +92,7 @@ async fn ignored_unmodified_since_on_post_is_found() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn non_atomic_commit_is_found() {
-    found_and_shrunk(Faults { non_atomic_commit: true, ..Faults::default() }, "1", &[]).await;
+    found_and_shrunk(Faults { non_atomic_commit: true, ..Faults::default() }, "4", &[]).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -139,8 +140,6 @@ async fn replayed(path: &std::path::Path, faults: Faults) -> RunReport {
     search(&parse(&["--replay", &path]), faults).await
 }
 
-
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_found_sequence_is_kept_as_a_regression_file_that_replays_it() {
     let faults = Faults { ids_ignore_newer: true, ..Faults::default() };
@@ -159,5 +158,3 @@ async fn a_found_sequence_is_kept_as_a_regression_file_that_replays_it() {
     assert_eq!(fixed.counts.failed, 0, "and passes once the fault is gone:\n{}", shown(&fixed));
     std::fs::remove_dir_all(&args.regressions).expect("the scratch directory is removed");
 }
-
-

@@ -70,7 +70,13 @@ impl Fuzzer {
         let mut waited = Duration::ZERO;
         let uids: Vec<i64> = users.iter().filter_map(|u| i64::try_from(u.uid()).ok()).collect();
         for (step, op) in ops.iter().enumerate() {
-            let found = |clause, failure, transcript: &Vec<String>| Found { clause, ops: ops.to_vec(), step, failure, transcript: transcript.clone() };
+            let found = |clause, failure, transcript: &Vec<String>| Found {
+                clause,
+                ops: ops.to_vec(),
+                step,
+                failure,
+                transcript: transcript.clone(),
+            };
             let req = model.resolve(op);
             transcript.push(format!("# step {}: {op}", step + 1));
             let answer = match op {
@@ -173,8 +179,7 @@ impl Fuzzer {
         });
         let mut round = Vec::new();
         for (n, ((op, req), sent)) in ops.iter().zip(&reqs).zip(futures_util::future::join_all(sends).await).enumerate() {
-            let (answers, last, unavailable) =
-                sent.map_err(|e| ("J-15", Failure::new(format!("no answer to a concurrent write: {e}"))))?;
+            let (answers, last, unavailable) = sent.map_err(|e| ("J-15", Failure::new(format!("no answer to a concurrent write: {e}"))))?;
             transcript.push(format!("# write {} of the round: {op}", n + 1));
             transcript.extend(answers);
             let answer = answer_of(&last);

@@ -356,7 +356,9 @@ impl ReferenceStateMachine for FuzzMachine {
                     BatchStep::Continue { batch: BatchRef::Opened(i), commit: false } => {
                         state.staged.entry(*i).or_default().extend(ids.iter().cloned());
                     }
-                    BatchStep::Continue { batch: BatchRef::Opened(i), commit: true } if state.batches.get(*i) == Some(&(*user, coll.clone())) => {
+                    BatchStep::Continue { batch: BatchRef::Opened(i), commit: true }
+                        if state.batches.get(*i) == Some(&(*user, coll.clone())) =>
+                    {
                         state.open.remove(i);
                     }
                     _ => {}
@@ -426,11 +428,8 @@ fn concurrent_round(state: &GenState, cfg: &GenConfig) -> BoxedStrategy<Op> {
     let fresh = "fz_n[a-z0-9]{8}".prop_map(|s: String| s);
     let named = (0..cfg.users.max(1), prop_oneof![2 => prop::sample::select(COLLECTIONS.to_vec()).prop_map(str::to_owned), 1 => fresh]);
     // Where batches are open, rounds go there half the time, so commits meet plain writes.
-    let place = if batches.is_empty() {
-        named.boxed()
-    } else {
-        prop_oneof![1 => named, 1 => prop::sample::select(batches.clone())].boxed()
-    };
+    let place =
+        if batches.is_empty() { named.boxed() } else { prop_oneof![1 => named, 1 => prop::sample::select(batches.clone())].boxed() };
     place
         .prop_flat_map(move |(user, coll)| {
             let open: Vec<usize> = batches.iter().enumerate().filter(|(_, b)| b.0 == user && b.1 == coll).map(|(i, _)| i).collect();
@@ -454,15 +453,16 @@ fn concurrent_round(state: &GenState, cfg: &GenConfig) -> BoxedStrategy<Op> {
             let mut kinds: Vec<(u32, BoxedStrategy<Op>)> = vec![(4, put.boxed()), (4, post.boxed())];
             if !open.is_empty() {
                 let c = coll.clone();
-                let step = (prop::sample::select(open), prop::bool::weighted(0.6), post_body(&limits)).prop_map(move |(i, commit, body)| {
-                    Op::Post {
-                        user,
-                        coll: c.clone(),
-                        body,
-                        batch: BatchStep::Continue { batch: BatchRef::Opened(i), commit },
-                        pre: Precondition::None,
-                    }
-                });
+                let step =
+                    (prop::sample::select(open), prop::bool::weighted(0.6), post_body(&limits)).prop_map(move |(i, commit, body)| {
+                        Op::Post {
+                            user,
+                            coll: c.clone(),
+                            body,
+                            batch: BatchStep::Continue { batch: BatchRef::Opened(i), commit },
+                            pre: Precondition::None,
+                        }
+                    });
                 kinds.push((3, step.boxed()));
             }
             prop::collection::vec(proptest::strategy::Union::new_weighted(kinds), n..=n)
@@ -470,4 +470,3 @@ fn concurrent_round(state: &GenState, cfg: &GenConfig) -> BoxedStrategy<Op> {
         .prop_map(|ops| Op::Concurrent { ops })
         .boxed()
 }
-

@@ -51,7 +51,8 @@ impl Regression {
     /// Every regression file in `dir`, sorted by name (none when `dir` does not exist).
     pub fn all_in(dir: &Path) -> Result<Vec<(PathBuf, Regression)>, String> {
         let Ok(entries) = std::fs::read_dir(dir) else { return Ok(Vec::new()) };
-        let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|x| x == "json")).collect();
+        let mut paths: Vec<PathBuf> =
+            entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|x| x == "json")).collect();
         paths.sort();
         paths.into_iter().map(|p| Regression::read(&p).map(|r| (p, r))).collect()
     }

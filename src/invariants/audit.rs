@@ -41,11 +41,8 @@ impl Audit {
 
     /// One line per invariant, then its sample rows.
     pub fn render(&self) -> String {
-        let mut out = format!(
-            "{} users checked; totals {}\n",
-            self.users_checked,
-            if self.totals { "checked" } else { "not kept, skipped (K-13)" }
-        );
+        let mut out =
+            format!("{} users checked; totals {}\n", self.users_checked, if self.totals { "checked" } else { "not kept, skipped (K-13)" });
         for f in &self.invariants {
             let verdict = match (f.checked, f.violations) {
                 (false, _) => "skipped".to_owned(),

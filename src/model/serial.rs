@@ -47,7 +47,8 @@ impl Model {
 
 /// The T a write was acknowledged with, when its answer fixes its place in the order.
 fn stamp_of(x: &Exchange) -> Option<Stamp> {
-    let staged_only = matches!(&x.op, Op::Post { batch: BatchStep::Start { commit: false } | BatchStep::Continue { commit: false, .. }, .. });
+    let staged_only =
+        matches!(&x.op, Op::Post { batch: BatchStep::Start { commit: false } | BatchStep::Continue { commit: false, .. }, .. });
     let acknowledged = is_write(&x.op) && !staged_only && (200..300).contains(&x.answer.status);
     acknowledged.then_some(x.answer.last_modified).flatten()
 }

@@ -267,7 +267,14 @@ impl World {
     pub(crate) fn refused_start(&self, u: usize, coll: &str) -> World {
         let mut w = self.clone();
         let id = super::resolve::UNKNOWN_BATCH.to_owned();
-        w.batches.push(Batch { id, user: u, coll: coll.to_owned(), opened: Stamp(0), staged: Default::default(), state: BatchState::Refused });
+        w.batches.push(Batch {
+            id,
+            user: u,
+            coll: coll.to_owned(),
+            opened: Stamp(0),
+            staged: Default::default(),
+            state: BatchState::Refused,
+        });
         w
     }
 
