@@ -31,7 +31,7 @@ pub struct Fuzzer {
 impl Found {
     /// A finding of the search itself rather than of a sequence.
     pub fn of_search(message: impl Into<String>, ops: Vec<Op>) -> Self {
-        Found { clause: "fuzz", ops, step: 0, failure: Failure::new(message), transcript: Vec::new() }
+        Found { clause: "fuzz", ops, step: 0, failure: Box::new(Failure::new(message)), transcript: Vec::new() }
     }
 }
 
@@ -42,7 +42,8 @@ pub struct Found {
     /// The sequence that failed.
     pub ops: Vec<Op>,
     pub step: usize,
-    pub failure: Failure,
+    /// Boxed: a `Found` travels in `Err` through every step.
+    pub failure: Box<Failure>,
     pub transcript: Vec<String>,
 }
 
@@ -74,7 +75,7 @@ impl Fuzzer {
                 clause,
                 ops: ops.to_vec(),
                 step,
-                failure,
+                failure: Box::new(failure),
                 transcript: transcript.clone(),
             };
             let req = model.resolve(op);

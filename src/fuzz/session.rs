@@ -154,7 +154,7 @@ pub async fn execute(args: &FuzzArgs, adjust: &BackendAdjust, events: Arc<Events
             }
             case.clause = found.clause;
             case.outcome = Outcome::Fail {
-                failure: Failure { message: format!("step {}: {}", found.step + 1, found.failure.message), ..found.failure },
+                failure: Failure { message: format!("step {}: {}", found.step + 1, found.failure.message), ..*found.failure },
             };
             case.transcripts = found.transcript;
         }
