@@ -201,6 +201,8 @@ fn pg_message(e: &tokio_postgres::Error) -> String {
 /// A read-only session on the server's database.
 pub struct Checker {
     client: Client,
+    /// Every invariant's query, prepared once (in the order of [`INVARIANTS`]).
+    statements: Vec<tokio_postgres::Statement>,
     /// Whether `count`/`total_bytes` are maintained (K-13); else K-20/K-24/K-28 are skipped.
     pub totals: bool,
 }
@@ -229,7 +231,11 @@ impl Checker {
             .batch_execute("SELECT 1 FROM user_collections, bsos, batches, batch_bsos, collections LIMIT 0")
             .await
             .map_err(|e| InvariantError::Unreadable(pg_message(&e)))?;
-        Ok(Self { client, totals })
+        let mut statements = Vec::with_capacity(INVARIANTS.len());
+        for inv in INVARIANTS {
+            statements.push(client.prepare(inv.sql).await.map_err(|e| InvariantError::Query(inv.name, pg_message(&e)))?);
+        }
+        Ok(Self { client, statements, totals })
     }
 
     /// The session, for other read-only queries.
@@ -249,12 +255,16 @@ impl Checker {
 
     /// Runs every invariant for `uids`, with `now` as the server's current time (K-22).
     pub async fn check_at(&self, uids: &[i64], now: SystemTime) -> Result<Vec<Violation>, InvariantError> {
+        // Sent together: tokio-postgres pipelines the queries of one client, so the checks cost
+        // about one round trip instead of one each.
+        let selected: Vec<(&Invariant, &tokio_postgres::Statement)> =
+            INVARIANTS.iter().zip(&self.statements).filter(|(inv, _)| self.totals || !inv.needs_totals).collect();
+        let params: [&(dyn tokio_postgres::types::ToSql + Sync); 2] = [&uids, &now];
+        let queries = selected.iter().map(|(_, stmt)| self.client.query(*stmt, &params));
+        let results = futures_util::future::join_all(queries).await;
         let mut out = Vec::new();
-        for inv in INVARIANTS {
-            if inv.needs_totals && !self.totals {
-                continue;
-            }
-            let rows = self.client.query(inv.sql, &[&uids, &now]).await.map_err(|e| InvariantError::Query(inv.name, pg_message(&e)))?;
+        for ((inv, _), rows) in selected.iter().zip(results) {
+            let rows = rows.map_err(|e| InvariantError::Query(inv.name, pg_message(&e)))?;
             if !rows.is_empty() {
                 out.push(Violation { clause: inv.clause, name: inv.name, rows: rows.iter().map(render_row).collect() });
             }
@@ -268,11 +278,8 @@ impl Checker {
 async fn server_now(target: &Target, uids: &[i64]) -> SystemTime {
     let mut latest = None;
     if target.test_clock {
-        for &uid in uids {
-            if let Some(ms) = target.clock_ms(uid as u64).await {
-                latest = latest.max(Some(ms));
-            }
-        }
+        let clocks = futures_util::future::join_all(uids.iter().map(|&uid| target.clock_ms(uid as u64))).await;
+        latest = clocks.into_iter().flatten().max();
     }
     match latest {
         Some(ms) => SystemTime::UNIX_EPOCH + std::time::Duration::from_millis(ms),
