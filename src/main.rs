@@ -136,7 +136,7 @@ fn token(args: &TokenArgs) -> anyhow::Result<u8> {
     Ok(syncstorage_harness::exit::OK)
 }
 
-/// `invariants`: prints each invariant's verdict; exit 1 when any is violated.
+/// `invariants`: prints each invariant's verdict; exit 2 when any is violated.
 async fn invariants(args: &syncstorage_harness::cli::InvariantsArgs) -> anyhow::Result<u8> {
     use syncstorage_harness::cli::Totals;
     let totals = match args.totals {
@@ -150,5 +150,5 @@ async fn invariants(args: &syncstorage_harness::cli::InvariantsArgs) -> anyhow::
         let text = serde_json::to_string_pretty(&audit)?;
         std::fs::write(path, text + "\n").map_err(|e| anyhow::anyhow!("write {}: {e}", path.display()))?;
     }
-    Ok(if audit.clean() { syncstorage_harness::exit::OK } else { syncstorage_harness::exit::CONFORMANCE_FAILED })
+    Ok(if audit.clean() { syncstorage_harness::exit::OK } else { syncstorage_harness::exit::INVARIANT_VIOLATED })
 }

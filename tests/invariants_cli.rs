@@ -66,7 +66,7 @@ async fn invariants_is_clean_on_a_written_database_names_a_corrupted_row_and_onl
         .expect("the row is corrupted by hand");
     let corrupted = digest(&db).await;
     let (code, out) = run(auditor.as_str(), uid);
-    assert_eq!(code, 1, "a violated invariant exits 1:\n{out}");
+    assert_eq!(code, 2, "a violated invariant exits 2:\n{out}");
     let line = out.lines().find(|l| l.starts_with("K-28")).unwrap_or_else(|| panic!("no K-28 line:\n{out}"));
     assert!(line.contains("VIOLATED"), "{out}");
     assert!(out.contains(&format!("user_id={uid}")), "the violating row is shown:\n{out}");

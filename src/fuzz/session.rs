@@ -59,6 +59,16 @@ pub async fn run(args: &FuzzArgs) -> Result<u8, SetupError> {
 
 /// Runs the search and returns its report.
 pub async fn execute(args: &FuzzArgs, adjust: &BackendAdjust, events: Arc<Events>) -> Result<RunReport, SetupError> {
+    Ok(execute_measured(args, adjust, events).await?.0)
+}
+
+/// Runs the search; returns its report and, when it found nothing, what it went through and how
+/// long the search itself took (set-up excluded), for benchmarks.
+pub async fn execute_measured(
+    args: &FuzzArgs,
+    adjust: &BackendAdjust,
+    events: Arc<Events>,
+) -> Result<(RunReport, Option<(Stats, std::time::Duration)>), SetupError> {
     let seed = args.seed.unwrap_or_else(rand::random);
     let uid_base = args.uid_base.unwrap_or(9_000_000_000 + (seed % 45_000) * UID_SPAN);
     eprintln!("seed {seed}; uids from {uid_base}");
@@ -121,8 +131,10 @@ pub async fn execute(args: &FuzzArgs, adjust: &BackendAdjust, events: Arc<Events
         judges_refusals: false,
     };
     let mut summary = String::new();
+    let mut measured = None;
     match outcome {
         Ok(stats) => {
+            measured = Some((stats, started.elapsed()));
             let secs = started.elapsed().as_secs_f64().max(0.001);
             summary = format!(
                 "seed {seed}: {} cases, {} steps, {:.0} operations/s{}; none the model or the invariants refuse",
@@ -185,7 +197,7 @@ pub async fn execute(args: &FuzzArgs, adjust: &BackendAdjust, events: Arc<Events
         e.stop().await;
     }
     events.emit(&RunEvent::Finished(&report));
-    Ok(report)
+    Ok((report, measured))
 }
 
 fn panicked(e: &tokio::task::JoinError) -> Found {
