@@ -136,8 +136,9 @@ pub struct FuzzArgs {
     /// First uid of the run's own range (default: derived from the seed, in 9000000000..9999999999).
     #[arg(long, env = "SYNCSTORAGE_HARNESS_UID_BASE")]
     pub uid_base: Option<u64>,
-    /// How many sequences to generate (shrinking a failure runs more).
-    #[arg(long, env = "SYNCSTORAGE_HARNESS_FUZZ_CASES", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    /// How many sequences to generate at most (shrinking a failure runs more); the time
+    /// budget usually ends the search first.
+    #[arg(long, env = "SYNCSTORAGE_HARNESS_FUZZ_CASES", default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub cases: u32,
     /// Longest sequence, in operations.
     #[arg(long, env = "SYNCSTORAGE_HARNESS_FUZZ_STEPS", default_value_t = 40, value_parser = clap::value_parser!(u32).range(1..=1_000))]
@@ -147,7 +148,7 @@ pub struct FuzzArgs {
     pub users: u32,
     /// Stop generating after this long (`90`, `90s`, `2m`; a running sequence finishes, and
     /// shrinking a failure may run past it by at most the same again).
-    #[arg(long, alias = "time-limit", env = "SYNCSTORAGE_HARNESS_TIME_BUDGET", default_value = "300s", value_parser = parse_seconds)]
+    #[arg(long, alias = "time-limit", env = "SYNCSTORAGE_HARNESS_TIME_BUDGET", default_value = "60s", value_parser = parse_seconds)]
     pub time_budget: std::time::Duration,
     /// Clients of one user writing at once in a concurrent round (I-04, J-15); 1 generates no
     /// rounds.
