@@ -144,9 +144,10 @@ async fn the_replay_line_of_a_failed_case_sends_the_same_requests() {
     assert_eq!(failed.uids, again.uids);
 }
 
-/// The faults added for the fuzzer: each needs a sequence (or concurrent clients) that no single
-/// catalog case sends, so the whole catalog passes under it. `tests/fuzz_selftest.rs` shows that
-/// the fuzzer finds each one.
+/// The faults added for the fuzzer: each needs a sequence that no single catalog case sends, so
+/// the whole catalog passes under it. `tests/fuzz_selftest.rs` shows that the fuzzer finds each
+/// one. The fourth new fault, `unlocked_commit`, is left out here: only concurrent clients reveal
+/// it, and the catalog's own concurrent cases (I-04) now and then do.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_sequence_faults_pass_the_whole_catalog() {
     let mut caught = Vec::new();
@@ -154,7 +155,6 @@ async fn the_sequence_faults_pass_the_whole_catalog() {
         Faults { ids_ignore_older: true, ..Faults::default() },
         Faults { ids_ignore_newer: true, ..Faults::default() },
         Faults { write_discards_batches: true, ..Faults::default() },
-        Faults { unlocked_commit: true, ..Faults::default() },
     ] {
         let (failed, violated, _) = failing_clauses(faults.clone()).await;
         if !failed.is_empty() || !violated.is_empty() {
