@@ -73,7 +73,8 @@ impl Fuzzer {
         for (step, op) in ops.iter().enumerate() {
             let found = |clause, failure, transcript: &Vec<String>| Found {
                 clause,
-                ops: ops.to_vec(),
+                // The operations after the failing one never ran: not part of the finding.
+                ops: ops[..=step].to_vec(),
                 step,
                 failure: Box::new(failure),
                 transcript: transcript.clone(),

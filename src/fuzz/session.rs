@@ -28,7 +28,7 @@ use crate::target::Target;
 /// (shrinking included) until the range is used up, which ends the search.
 const UID_SPAN: u64 = 20_000;
 /// Runs of a candidate sequence while shrinking, before it counts as passing.
-const SHRINK_ATTEMPTS: u32 = 3;
+const SHRINK_ATTEMPTS: u32 = 5;
 /// How often the progress line is printed.
 const PROGRESS_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
 /// Shrinking stops after this many simplification steps.
@@ -319,7 +319,7 @@ impl Search {
                 Err(found.map_or_else(
                     || not_kept(&ops),
                     |mut f| {
-                        f.transcript.insert(0, format!("# shrunk to {} operations:\n{}", ops.len(), listing(&ops)));
+                        f.transcript.insert(0, format!("# shrunk to {} operations:\n{}", f.ops.len(), listing(&f.ops)));
                         f
                     },
                 ))
@@ -328,7 +328,7 @@ impl Search {
         }
     }
 
-    /// Runs a sequence; while shrinking, a simpler sequence that passes is run again (twice at
+    /// Runs a sequence; while shrinking, a simpler sequence that passes is run again (four times at
     /// most, as fresh users): a failure that depends on timing (concurrent rounds, the clock's
     /// 10 ms tick) would otherwise stop the shrinking early.
     async fn attempts(&self, ops: &[Op], uids: Vec<u64>) -> Result<usize, Found> {
