@@ -128,8 +128,7 @@ impl Fuzzer {
     /// the service is up at that moment: J-14 keeps 503 for a service that cannot serve, and
     /// I-04 gives a timestamp conflict 409 (503 is its syncstorage-rs Compat line).
     async fn judge_unavailable(&self, op: &Op, answer: &Answer, transcript: &mut Vec<String>) -> Result<(), (&'static str, Failure)> {
-        let write = !matches!(op, Op::List { .. } | Op::Get { .. } | Op::Info { .. } | Op::Wait { .. });
-        if self.profile != Profile::Spec || answer.status != 503 || answer.retry_after.is_none() || !write {
+        if self.profile != Profile::Spec || answer.status != 503 || answer.retry_after.is_none() || !op.is_write() {
             return Ok(());
         }
         let Ok(beat) = self.target.client.send(SyncRequest::get("/__heartbeat__")).await else { return Ok(()) };

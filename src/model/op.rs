@@ -41,6 +41,13 @@ pub enum Op {
     Concurrent { ops: Vec<Op> },
 }
 
+impl Op {
+    /// Whether the operation is a write (PUT, POST, DELETE, or a round of them).
+    pub fn is_write(&self) -> bool {
+        !matches!(self, Op::List { .. } | Op::Get { .. } | Op::Info { .. } | Op::Wait { .. })
+    }
+}
+
 /// The info views.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]

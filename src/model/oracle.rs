@@ -184,7 +184,7 @@ fn op_user(op: &Op) -> Option<usize> {
 }
 
 pub(crate) fn is_write(op: &Op) -> bool {
-    !matches!(op, Op::List { .. } | Op::Get { .. } | Op::Info { .. } | Op::Wait { .. })
+    op.is_write()
 }
 
 /// Rules for every answer whatever the state: D-01 stamps, J-14/J-15 server errors, D-18 and
